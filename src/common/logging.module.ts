@@ -1,0 +1,56 @@
+import { randomUUID } from 'node:crypto';
+import { IncomingMessage, ServerResponse } from 'node:http';
+import { Module } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { LoggerModule } from 'nestjs-pino';
+import { AppConfig } from '../config/configuration';
+
+const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Uses the caller's `X-Request-Id` when it is sane, else a new UUID, and echoes it back. */
+export function assignRequestId(req: IncomingMessage, res: ServerResponse): string {
+  const sent = req.headers['x-request-id'];
+  const id = typeof sent === 'string' && CLIENT_REQUEST_ID.test(sent) ? sent : randomUUID();
+  res.setHeader('X-Request-Id', id);
+  return id;
+}
+
+/** Headers and fields that hold secrets: never written to a log line. */
+export const REDACTED_PATHS = [
+  'req.headers.authorization',
+  'req.headers["x-api-key"]',
+  'req.headers.cookie',
+  'res.headers["set-cookie"]',
+  '*.password',
+  '*.passwordHash',
+  '*.password_hash',
+  '*.access_token',
+  '*.key',
+  '*.keyHash',
+  '*.secret',
+];
+
+@Module({
+  imports: [
+    LoggerModule.forRootAsync({
+      inject: [ConfigService],
+      useFactory: (config: ConfigService<AppConfig, true>) => ({
+        pinoHttp: {
+          level: config.get('app', { infer: true }).logLevel,
+          genReqId: assignRequestId,
+          redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+          customProps: () => ({ context: 'HTTP' }),
+          autoLogging: { ignore: (req) => req.url === '/health' },
+          serializers: {
+            req: (req: { id: string; method: string; url: string }) => ({
+              id: req.id,
+              method: req.method,
+              url: req.url,
+            }),
+          },
+        },
+      }),
+    }),
+  ],
+})
+export class LoggingModule {}

@@ -1,0 +1,58 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
+import { IsEmail, IsIn, IsString, Length, MaxLength } from 'class-validator';
+import { normalizeEmail } from '../../users/email';
+import { ORG_ROLES, OrgRole } from '../org-roles';
+
+const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
+
+export class CreateOrgDto {
+  @ApiProperty({ minLength: 1, maxLength: 100, example: 'Acme Inc.' })
+  @Transform(trim)
+  @IsString()
+  @Length(1, 100)
+  name: string;
+}
+
+export class AddMemberDto {
+  @ApiProperty({ example: 'bob@example.com' })
+  @Transform(({ value }) => normalizeEmail(value))
+  @IsEmail({}, { message: 'email must be a valid email address' })
+  @MaxLength(254)
+  email: string;
+
+  @ApiProperty({ enum: ORG_ROLES })
+  @IsIn(ORG_ROLES)
+  role: OrgRole;
+}
+
+export class ChangeRoleDto {
+  @ApiProperty({ enum: ORG_ROLES })
+  @IsIn(ORG_ROLES)
+  role: OrgRole;
+}
+
+export class OrgResponseDto {
+  @ApiProperty({ format: 'uuid' }) id: string;
+  @ApiProperty() name: string;
+  @ApiProperty({ example: 'free', description: 'Code of the plan the org is on' }) plan: string;
+  @ApiProperty({ enum: ORG_ROLES, description: "The caller's role" }) role: OrgRole;
+  @ApiProperty({ format: 'date-time' }) createdAt: string;
+}
+
+export class OrgPageDto {
+  @ApiProperty({ type: [OrgResponseDto] }) data: OrgResponseDto[];
+  @ApiProperty({ type: String, nullable: true }) nextCursor: string | null;
+}
+
+export class MemberResponseDto {
+  @ApiProperty({ format: 'uuid' }) userId: string;
+  @ApiProperty() email: string;
+  @ApiProperty({ enum: ORG_ROLES }) role: OrgRole;
+  @ApiProperty({ format: 'date-time' }) createdAt: string;
+}
+
+export class MemberPageDto {
+  @ApiProperty({ type: [MemberResponseDto] }) data: MemberResponseDto[];
+  @ApiProperty({ type: String, nullable: true }) nextCursor: string | null;
+}

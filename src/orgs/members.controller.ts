@@ -1,0 +1,94 @@
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  Patch,
+  Post,
+  Query,
+  Res,
+} from '@nestjs/common';
+import {
+  ApiConflictResponse,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiTags,
+} from '@nestjs/swagger';
+import { Response } from 'express';
+import { ParseIdPipe } from '../common/id-param.pipe';
+import { PageQueryDto } from '../common/pagination';
+import { AddMemberDto, ChangeRoleDto, MemberPageDto, MemberResponseDto } from './dto/orgs.dto';
+import { CurrentMembership, Roles } from './org-role.guard';
+import { Membership } from './orgs.repository';
+import { MembersService } from './members.service';
+
+@ApiTags('orgs')
+@Controller('orgs/:orgId/members')
+export class MembersController {
+  constructor(private readonly members: MembersService) {}
+
+  @Get()
+  @Roles('member')
+  @ApiOperation({ summary: "The org's members" })
+  @ApiOkResponse({ type: MemberPageDto })
+  list(
+    @CurrentMembership() membership: Membership,
+    @Query() page: PageQueryDto,
+  ): Promise<MemberPageDto> {
+    return this.members.list(membership.orgId, page);
+  }
+
+  @Post()
+  @Roles('admin')
+  @ApiOperation({
+    summary: 'Add a user by email (201), or change the role of an existing member (200)',
+  })
+  @ApiCreatedResponse({ type: MemberResponseDto, description: 'Added' })
+  @ApiOkResponse({ type: MemberResponseDto, description: 'Role changed' })
+  async add(
+    @CurrentMembership() membership: Membership,
+    @Body() body: AddMemberDto,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<MemberResponseDto> {
+    const { member, created } = await this.members.addOrChangeRole(
+      membership,
+      body.email,
+      body.role,
+    );
+    res.status(created ? 201 : 200);
+    return member;
+  }
+
+  @Patch(':userId')
+  @Roles('admin')
+  @ApiParam({ name: 'userId', format: 'uuid' })
+  @ApiOperation({ summary: "Change a member's role" })
+  @ApiOkResponse({ type: MemberResponseDto })
+  @ApiConflictResponse({ description: '`last_owner`: the last owner cannot be demoted' })
+  changeRole(
+    @CurrentMembership() membership: Membership,
+    @Param('userId', ParseIdPipe) userId: string,
+    @Body() body: ChangeRoleDto,
+  ): Promise<MemberResponseDto> {
+    return this.members.changeRole(membership, userId, body.role);
+  }
+
+  @Delete(':userId')
+  @HttpCode(204)
+  @Roles('member')
+  @ApiParam({ name: 'userId', format: 'uuid' })
+  @ApiOperation({ summary: 'Remove a member (admins), or leave the org (anyone, for themself)' })
+  @ApiNoContentResponse()
+  @ApiConflictResponse({ description: '`last_owner`: the last owner cannot be removed' })
+  remove(
+    @CurrentMembership() membership: Membership,
+    @Param('userId', ParseIdPipe) userId: string,
+  ): Promise<void> {
+    return this.members.remove(membership, userId);
+  }
+}

@@ -1,0 +1,90 @@
+import {
+  applyDecorators,
+  CanActivate,
+  createParamDecorator,
+  ExecutionContext,
+  ForbiddenException,
+  Injectable,
+  InternalServerErrorException,
+  NotFoundException,
+  SetMetadata,
+  UseGuards,
+} from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import {
+  ApiBearerAuth,
+  ApiForbiddenResponse,
+  ApiNotFoundResponse,
+  ApiParam,
+} from '@nestjs/swagger';
+import { AuthenticatedRequest } from '../common/auth.decorators';
+import { hasRole, OrgRole } from './org-roles';
+import { Membership, OrgsRepository } from './orgs.repository';
+
+const MINIMUM_ROLE = 'orgs:minimum-role';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+interface OrgRequest extends AuthenticatedRequest {
+  membership?: Membership;
+}
+
+export const orgNotFound = () =>
+  new NotFoundException({ code: 'org_not_found', message: 'Organization not found' });
+
+/**
+ * Resolves the caller's membership of `:orgId` once per request. A non-member gets 404, exactly as
+ * for an org that does not exist; a member below the route's role gets 403.
+ */
+@Injectable()
+export class OrgRoleGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly orgs: OrgsRepository,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const minimum = this.reflector.getAllAndOverride<OrgRole | undefined>(MINIMUM_ROLE, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
+    const request = context.switchToHttp().getRequest<OrgRequest>();
+    const orgId = request.params.orgId;
+    if (!minimum || !request.user || typeof orgId !== 'string') {
+      throw new InternalServerErrorException(
+        'OrgRoleGuard needs @Roles(), a JWT user and an :orgId parameter',
+      );
+    }
+    if (!UUID.test(orgId)) throw orgNotFound();
+    const membership = await this.orgs.findMembership(orgId, request.user.id);
+    if (!membership) throw orgNotFound();
+    if (!hasRole(membership.role, minimum)) {
+      throw new ForbiddenException({
+        code: 'insufficient_role',
+        message: `This action needs the ${minimum} role in the organization`,
+      });
+    }
+    request.membership = membership;
+    return true;
+  }
+}
+
+/** Requires a user JWT and at least `minimum` role in the org named by `:orgId`. */
+export const Roles = (minimum: OrgRole) =>
+  applyDecorators(
+    SetMetadata(MINIMUM_ROLE, minimum),
+    UseGuards(OrgRoleGuard),
+    ApiBearerAuth('jwt'),
+    ApiParam({ name: 'orgId', format: 'uuid' }),
+    ApiNotFoundResponse({ description: 'No such org, or the caller is not a member' }),
+    ApiForbiddenResponse({ description: `The caller's role is below ${minimum}` }),
+  );
+
+/** The membership `OrgRoleGuard` resolved. Loud if the route has no `@Roles()`. */
+export const CurrentMembership = createParamDecorator(
+  (_: unknown, ctx: ExecutionContext): Membership => {
+    const membership = ctx.switchToHttp().getRequest<OrgRequest>().membership;
+    if (!membership)
+      throw new InternalServerErrorException('CurrentMembership used on a route without @Roles()');
+    return membership;
+  },
+);

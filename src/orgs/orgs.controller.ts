@@ -1,0 +1,44 @@
+import { Body, Controller, Get, Post, Query } from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import { AuthUser, CurrentUser } from '../common/auth.decorators';
+import { PageQueryDto } from '../common/pagination';
+import { CreateOrgDto, OrgPageDto, OrgResponseDto } from './dto/orgs.dto';
+import { CurrentMembership, Roles } from './org-role.guard';
+import { Membership } from './orgs.repository';
+import { OrgsService } from './orgs.service';
+
+@ApiTags('orgs')
+@Controller('orgs')
+export class OrgsController {
+  constructor(private readonly orgs: OrgsService) {}
+
+  @Post()
+  @ApiBearerAuth('jwt')
+  @ApiOperation({ summary: 'Create an org; the caller becomes its owner' })
+  @ApiCreatedResponse({ type: OrgResponseDto })
+  create(@CurrentUser() user: AuthUser, @Body() body: CreateOrgDto): Promise<OrgResponseDto> {
+    return this.orgs.create(user.id, body.name);
+  }
+
+  @Get()
+  @ApiBearerAuth('jwt')
+  @ApiOperation({ summary: "The caller's orgs, newest first, each with the caller's role" })
+  @ApiOkResponse({ type: OrgPageDto })
+  list(@CurrentUser() user: AuthUser, @Query() page: PageQueryDto): Promise<OrgPageDto> {
+    return this.orgs.listForUser(user.id, page);
+  }
+
+  @Get(':orgId')
+  @Roles('member')
+  @ApiOperation({ summary: 'One org' })
+  @ApiOkResponse({ type: OrgResponseDto })
+  get(@CurrentMembership() membership: Membership): Promise<OrgResponseDto> {
+    return this.orgs.getForMember(membership.orgId, membership.userId);
+  }
+}
