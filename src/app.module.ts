@@ -1,8 +1,11 @@
 import { Module } from '@nestjs/common';
+import { ApiKeysModule } from './api-keys/api-keys.module';
+import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { LoggingModule } from './common/logging.module';
 import { AppConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
+import { GatewayModule } from './gateway/gateway.module';
 import { HealthModule } from './health/health.module';
 import { OrgsModule } from './orgs/orgs.module';
 import { RedisModule } from './redis/redis.module';
@@ -18,6 +21,9 @@ import { UsersModule } from './users/users.module';
     UsersModule,
     AuthModule,
     OrgsModule,
+    AuditModule,
+    ApiKeysModule,
+    GatewayModule,
   ],
 })
 export class AppModule {}

@@ -7,6 +7,7 @@ import {
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { decodeCursor, Page, PageQueryDto, toPage } from '../common/pagination';
+import { AuditService } from '../audit/audit.service';
 import { UsersService } from '../users/users.service';
 import { MemberResponseDto } from './dto/orgs.dto';
 import { checkRemoval, checkRoleChange, MembershipViolation, OrgRole } from './org-roles';
@@ -54,6 +55,7 @@ export class MembersService {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly orgs: OrgsRepository,
     private readonly users: UsersService,
+    private readonly audit: AuditService,
   ) {}
 
   async list(orgId: string, page: PageQueryDto): Promise<Page<MemberResponseDto>> {
@@ -88,6 +90,13 @@ export class MembersService {
       const row = current
         ? await this.orgs.updateMemberRole(manager, actor.orgId, user.id, role)
         : await this.orgs.insertMember(manager, actor.orgId, user.id, role);
+      await this.audit.record(manager, actor.orgId, {
+        actorUserId: actor.userId,
+        action: current ? 'member.role_changed' : 'member.added',
+        targetType: 'member',
+        targetId: user.id,
+        meta: current ? { role, previousRole: current } : { role },
+      });
       return { member: toMemberResponse(row), created: current === null };
     });
   }
@@ -104,7 +113,15 @@ export class MembersService {
         countOwners(roles),
       );
       if (violation) refuse(violation);
-      return toMemberResponse(await this.orgs.updateMemberRole(manager, actor.orgId, userId, role));
+      const row = await this.orgs.updateMemberRole(manager, actor.orgId, userId, role);
+      await this.audit.record(manager, actor.orgId, {
+        actorUserId: actor.userId,
+        action: 'member.role_changed',
+        targetType: 'member',
+        targetId: userId,
+        meta: { role, previousRole: current },
+      });
+      return toMemberResponse(row);
     });
   }
 
@@ -122,6 +139,13 @@ export class MembersService {
       );
       if (violation) refuse(violation);
       await this.orgs.deleteMember(manager, actor.orgId, userId);
+      await this.audit.record(manager, actor.orgId, {
+        actorUserId: actor.userId,
+        action: 'member.removed',
+        targetType: 'member',
+        targetId: userId,
+        meta: { previousRole: target },
+      });
     });
   }
 }

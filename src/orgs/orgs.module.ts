@@ -1,16 +1,15 @@
 import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module';
 import { UsersModule } from '../users/users.module';
 import { MembersController } from './members.controller';
 import { MembersService } from './members.service';
-import { OrgRoleGuard } from './org-role.guard';
+import { OrgGuardModule } from './org-guard.module';
 import { OrgsController } from './orgs.controller';
-import { OrgsRepository } from './orgs.repository';
 import { OrgsService } from './orgs.service';
 
 @Module({
-  imports: [UsersModule],
+  imports: [UsersModule, OrgGuardModule, AuditModule],
   controllers: [OrgsController, MembersController],
-  providers: [OrgsRepository, OrgsService, MembersService, OrgRoleGuard],
-  exports: [OrgsRepository, OrgRoleGuard],
+  providers: [OrgsService, MembersService],
 })
 export class OrgsModule {}

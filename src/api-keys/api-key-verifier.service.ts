@@ -1,0 +1,157 @@
+import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import type Redis from 'ioredis';
+import { LRUCache } from 'lru-cache';
+import { REDIS, RedisClient } from '../redis/redis.module';
+import { hashApiKey, isWellFormedApiKey } from './api-key-format';
+import { ApiKeyScope } from './api-key-scopes';
+import { ApiKeysRepository, KeyCredentialRow } from './api-keys.repository';
+
+/** A key that passed verification, as handlers and limiters see it. */
+export interface VerifiedApiKey {
+  id: string;
+  orgId: string;
+  scopes: ApiKeyScope[];
+  planCode: string;
+  rateLimit: { limit: number; periodSeconds: number };
+}
+
+export type KeyCheck =
+  | { status: 'valid'; key: VerifiedApiKey }
+  | { status: 'not_found' | 'revoked' | 'expired'; key?: VerifiedApiKey };
+
+interface CachedCredential {
+  key: VerifiedApiKey;
+  expiresAt: number | null;
+  revokedAt: number | null;
+}
+
+type Invalidation = { hash: string } | { orgId: string } | { all: true };
+
+const NOT_FOUND = 'not_found' as const;
+const CHANNEL = 'api-keys:invalidate';
+
+/**
+ * Verifies presented keys without a database read per request: credentials are cached in
+ * process (bounded LRU) and dropped on every instance when a key is revoked or rotated, through
+ * Redis pub/sub. While this instance is not subscribed (Redis down or reconnecting) it could miss
+ * an invalidation, so it reads through to Postgres instead of trusting the cache.
+ */
+@Injectable()
+export class ApiKeyVerifier implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger(ApiKeyVerifier.name);
+  private readonly cache = new LRUCache<string, CachedCredential | typeof NOT_FOUND>({
+    max: 50_000,
+    ttl: 60_000,
+  });
+  private subscriber?: Redis;
+  private subscribed = false;
+  /** Bumped by every invalidation: a look-up that raced one does not cache what it read. */
+  private generation = 0;
+
+  constructor(
+    private readonly keys: ApiKeysRepository,
+    @Inject(REDIS) private readonly redis: RedisClient,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    if (!this.redis) return;
+    const subscriber = this.redis.duplicate({ autoResubscribe: false, lazyConnect: true });
+    this.subscriber = subscriber;
+    subscriber.on('error', () => undefined); // the main client already logs connection trouble
+    subscriber.on('close', () => (this.subscribed = false));
+    subscriber.on('ready', () => {
+      subscriber.subscribe(this.channel).then(
+        () => {
+          // Whatever happened while unsubscribed is unknown: start from Postgres again.
+          this.cache.clear();
+          this.subscribed = true;
+        },
+        (error: Error) =>
+          this.logger.warn(`Cannot subscribe to key invalidations: ${error.message}`),
+      );
+    });
+    subscriber.on('message', (_channel: string, message: string) =>
+      this.applyInvalidation(message),
+    );
+    await subscriber.connect().catch(() => undefined);
+  }
+
+  onApplicationShutdown(): void {
+    this.subscriber?.disconnect();
+  }
+
+  private get channel(): string {
+    return `${this.redis?.options.keyPrefix ?? ''}${CHANNEL}`;
+  }
+
+  /** Checks a presented key: format and checksum first (no I/O), then its stored state. */
+  async check(presented: string | undefined, now = Date.now()): Promise<KeyCheck> {
+    if (!presented || !isWellFormedApiKey(presented)) return { status: 'not_found' };
+    const hash = hashApiKey(presented);
+    const credential = await this.lookup(hash);
+    if (credential === NOT_FOUND) return { status: 'not_found' };
+    if (credential.revokedAt !== null && credential.revokedAt <= now)
+      return { status: 'revoked', key: credential.key };
+    if (credential.expiresAt !== null && credential.expiresAt <= now)
+      return { status: 'expired', key: credential.key };
+    return { status: 'valid', key: credential.key };
+  }
+
+  private async lookup(hash: string): Promise<CachedCredential | typeof NOT_FOUND> {
+    const trustCache = !this.redis || this.subscribed;
+    if (trustCache) {
+      const cached = this.cache.get(hash);
+      if (cached) return cached;
+    }
+    const generation = this.generation;
+    const row = await this.keys.findCredentialByHash(hash);
+    const credential = row ? toCredential(row) : NOT_FOUND;
+    if (generation === this.generation) {
+      // Unknown keys are remembered briefly too, so a flood of well-formed fakes stays off Postgres.
+      this.cache.set(hash, credential, credential === NOT_FOUND ? { ttl: 10_000 } : undefined);
+    }
+    return credential;
+  }
+
+  /** Drops cached credentials here and on every other instance. */
+  async invalidate(target: Invalidation): Promise<void> {
+    this.applyInvalidation(JSON.stringify(target));
+    if (!this.redis) return;
+    await this.redis.publish(this.channel, JSON.stringify(target)).catch((error: Error) => {
+      this.logger.warn(
+        `Key invalidation not published (${error.message}); other instances read through until resubscribed`,
+      );
+    });
+  }
+
+  private applyInvalidation(message: string): void {
+    let target: Invalidation;
+    try {
+      target = JSON.parse(message) as Invalidation;
+    } catch {
+      return;
+    }
+    this.generation++;
+    if ('hash' in target) this.cache.delete(target.hash);
+    else if ('orgId' in target) {
+      for (const [hash, credential] of this.cache.entries()) {
+        if (credential !== NOT_FOUND && credential.key.orgId === target.orgId)
+          this.cache.delete(hash);
+      }
+    } else this.cache.clear();
+  }
+}
+
+function toCredential(row: KeyCredentialRow): CachedCredential {
+  return {
+    key: {
+      id: row.id,
+      orgId: row.orgId,
+      scopes: row.scopes,
+      planCode: row.planCode,
+      rateLimit: { limit: row.rateLimit, periodSeconds: row.rateLimitPeriodSeconds },
+    },
+    expiresAt: row.expiresAt ? row.expiresAt.getTime() : null,
+    revokedAt: row.revokedAt ? row.revokedAt.getTime() : null,
+  };
+}

@@ -1,0 +1,77 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import {
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiTags,
+} from '@nestjs/swagger';
+import { ParseIdPipe } from '../common/id-param.pipe';
+import { PageQueryDto } from '../common/pagination';
+import { CurrentMembership, Roles } from '../orgs/org-role.guard';
+import { Membership } from '../orgs/orgs.repository';
+import { ApiKeysService } from './api-keys.service';
+import {
+  ApiKeyPageDto,
+  CreateApiKeyDto,
+  CreatedApiKeyDto,
+  RotateApiKeyDto,
+} from './dto/api-keys.dto';
+
+@ApiTags('api-keys')
+@Controller('orgs/:orgId/api-keys')
+export class ApiKeysController {
+  constructor(private readonly apiKeys: ApiKeysService) {}
+
+  @Post()
+  @Roles('admin')
+  @ApiOperation({ summary: 'Issue a key; the secret is in this response only' })
+  @ApiCreatedResponse({ type: CreatedApiKeyDto })
+  create(
+    @CurrentMembership() membership: Membership,
+    @Body() body: CreateApiKeyDto,
+  ): Promise<CreatedApiKeyDto> {
+    return this.apiKeys.create(membership, body);
+  }
+
+  @Get()
+  @Roles('member')
+  @ApiOperation({ summary: "The org's keys, newest first (never a secret)" })
+  @ApiOkResponse({ type: ApiKeyPageDto })
+  list(
+    @CurrentMembership() membership: Membership,
+    @Query() page: PageQueryDto,
+  ): Promise<ApiKeyPageDto> {
+    return this.apiKeys.list(membership.orgId, page);
+  }
+
+  @Delete(':keyId')
+  @HttpCode(204)
+  @Roles('admin')
+  @ApiParam({ name: 'keyId', format: 'uuid' })
+  @ApiOperation({ summary: 'Revoke a key: it stops working on every instance within a second' })
+  @ApiNoContentResponse()
+  revoke(
+    @CurrentMembership() membership: Membership,
+    @Param('keyId', ParseIdPipe) keyId: string,
+  ): Promise<void> {
+    return this.apiKeys.revoke(membership, keyId);
+  }
+
+  @Post(':keyId/rotate')
+  @Roles('admin')
+  @ApiParam({ name: 'keyId', format: 'uuid' })
+  @ApiOperation({
+    summary:
+      'Replace a key with a new one of the same settings; the old one lasts for the grace period',
+  })
+  @ApiCreatedResponse({ type: CreatedApiKeyDto })
+  rotate(
+    @CurrentMembership() membership: Membership,
+    @Param('keyId', ParseIdPipe) keyId: string,
+    @Body() body: RotateApiKeyDto,
+  ): Promise<CreatedApiKeyDto> {
+    return this.apiKeys.rotate(membership, keyId, body.gracePeriodSeconds ?? 0);
+  }
+}

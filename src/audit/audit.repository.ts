@@ -1,0 +1,60 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { Keyset } from '../common/pagination';
+import { requireOrgId } from '../database/tenant-scope';
+
+export interface AuditEntry {
+  actorUserId: string | null;
+  action: AuditAction;
+  targetType: 'api_key' | 'member' | 'org';
+  targetId: string;
+  meta?: Record<string, unknown>;
+}
+
+export type AuditAction =
+  | 'api_key.created'
+  | 'api_key.revoked'
+  | 'api_key.rotated'
+  | 'member.added'
+  | 'member.role_changed'
+  | 'member.removed'
+  | 'org.plan_changed';
+
+export interface AuditRow extends Required<AuditEntry> {
+  id: string;
+  at: Date;
+}
+
+@Injectable()
+export class AuditRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  async insertEvent(manager: EntityManager, orgId: string, entry: AuditEntry): Promise<void> {
+    await manager.query(
+      `INSERT INTO audit_events (org_id, actor_user_id, action, target_type, target_id, meta)
+       VALUES ($1, $2, $3, $4, $5, $6)`,
+      [
+        requireOrgId(orgId),
+        entry.actorUserId,
+        entry.action,
+        entry.targetType,
+        entry.targetId,
+        entry.meta ?? {},
+      ],
+    );
+  }
+
+  listEvents(orgId: string, limit: number, after?: Keyset): Promise<AuditRow[]> {
+    return this.dataSource.query(
+      `SELECT id, actor_user_id AS "actorUserId", action, target_type AS "targetType",
+              target_id AS "targetId", meta, at
+         FROM audit_events
+        WHERE org_id = $1
+          AND ($2::timestamptz IS NULL OR (at, id) < ($2::timestamptz, $3::uuid))
+        ORDER BY at DESC, id DESC
+        LIMIT $4`,
+      [requireOrgId(orgId), after?.createdAt ?? null, after?.id ?? null, limit + 1],
+    );
+  }
+}

@@ -1,0 +1,32 @@
+import { Controller, Get, HttpCode, Post, Req, SetMetadata } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { ApiKeyAuth } from '../api-keys/api-key.guard';
+import { AUTH_KIND, AuthKind } from '../common/auth.decorators';
+import { Request } from 'express';
+import { GatewayService } from './gateway.service';
+import { VerifyResultDto } from './verify.dto';
+
+@ApiTags('v1')
+@Controller('v1')
+export class GatewayController {
+  constructor(private readonly gateway: GatewayService) {}
+
+  @Get('ping')
+  @ApiKeyAuth()
+  @ApiOperation({ summary: 'A cheap authenticated call, for trying a key' })
+  @ApiOkResponse({ schema: { example: { pong: true } } })
+  ping(): { pong: true } {
+    return { pong: true };
+  }
+
+  /** Answers 200 for any key, good or bad: the verdict is in the body (as Unkey's verify). */
+  @Post('verify')
+  @HttpCode(200)
+  @SetMetadata(AUTH_KIND, 'api-key' satisfies AuthKind)
+  @ApiSecurity('api-key')
+  @ApiOperation({ summary: 'Verify the key in the header (scope `verify`)' })
+  @ApiOkResponse({ type: VerifyResultDto })
+  verify(@Req() request: Request): Promise<VerifyResultDto> {
+    return this.gateway.verify(request.headers);
+  }
+}
