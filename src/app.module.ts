@@ -2,11 +2,13 @@ import { Module } from '@nestjs/common';
 import { ApiKeysModule } from './api-keys/api-keys.module';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
+import { CatalogueModule } from './catalogue/catalogue.module';
 import { LoggingModule } from './common/logging.module';
 import { AppConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { GatewayModule } from './gateway/gateway.module';
 import { HealthModule } from './health/health.module';
+import { MetricsModule } from './metrics/metrics.module';
 import { OrgsModule } from './orgs/orgs.module';
 import { RedisModule } from './redis/redis.module';
 import { UsersModule } from './users/users.module';
@@ -17,12 +19,14 @@ import { UsersModule } from './users/users.module';
     LoggingModule,
     DatabaseModule,
     RedisModule,
+    MetricsModule,
     HealthModule,
     UsersModule,
     AuthModule,
     OrgsModule,
     AuditModule,
     ApiKeysModule,
+    CatalogueModule,
     GatewayModule,
   ],
 })

@@ -8,6 +8,7 @@ import { AppConfig } from './config/configuration';
 import { formBody, jsonBody } from './common/body-parsers';
 import { requireJsonBody } from './common/content-type.middleware';
 import { HttpExceptionFilter } from './common/http-exception.filter';
+import { requestIdMiddleware } from './common/logging.module';
 import { AppValidationPipe } from './common/validation.pipe';
 
 export const BODY_LIMIT = '1mb';
@@ -19,6 +20,7 @@ const FORM_ROUTES = ['/auth/login'];
  */
 export function configureApp(app: NestExpressApplication): void {
   const config = app.get(ConfigService<AppConfig, true>);
+  app.use(requestIdMiddleware);
   app.useLogger(app.get(Logger));
   app.disable('x-powered-by');
   if (config.get('app', { infer: true }).trustProxy) app.set('trust proxy', true);

@@ -1,25 +1,20 @@
 import {
-  applyDecorators,
   CanActivate,
   createParamDecorator,
   ExecutionContext,
   ForbiddenException,
   Injectable,
   InternalServerErrorException,
-  SetMetadata,
   UnauthorizedException,
-  UseGuards,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { ApiForbiddenResponse, ApiSecurity, ApiUnauthorizedResponse } from '@nestjs/swagger';
 import { Request } from 'express';
-import { AUTH_KIND, AuthKind } from '../common/auth.decorators';
 import { extractApiKey } from './api-key-format';
 import { ApiKeyScope } from './api-key-scopes';
 import { ApiKeyUsageTracker } from './api-key-usage.tracker';
 import { ApiKeyVerifier, KeyCheck, VerifiedApiKey } from './api-key-verifier.service';
 
-const REQUIRED_SCOPE = 'api-keys:required-scope';
+export const REQUIRED_SCOPE = 'api-keys:required-scope';
 
 export interface ApiKeyRequest extends Request {
   apiKey?: VerifiedApiKey;
@@ -63,23 +58,7 @@ export class ApiKeyGuard implements CanActivate {
   }
 }
 
-/**
- * The route takes an API key (never a user JWT), with `scope` if given. `extraGuards` run after
- * the key is known (rate limiting, quotas).
- */
-export const ApiKeyAuth = (scope?: ApiKeyScope, ...extraGuards: Parameters<typeof UseGuards>) =>
-  applyDecorators(
-    SetMetadata(AUTH_KIND, 'api-key' satisfies AuthKind),
-    SetMetadata(REQUIRED_SCOPE, scope),
-    UseGuards(ApiKeyGuard, ...extraGuards),
-    ApiSecurity('api-key'),
-    ApiUnauthorizedResponse({ description: '`invalid_api_key`, `key_revoked` or `key_expired`' }),
-    ...(scope
-      ? [ApiForbiddenResponse({ description: `\`insufficient_scope\`: the key lacks ${scope}` })]
-      : []),
-  );
-
-/** The key `ApiKeyGuard` verified. Loud if the route has no `@ApiKeyAuth()`. */
+/** The key `ApiKeyGuard` verified. Loud if the route has no ApiKeyGuard. */
 export const CurrentApiKey = createParamDecorator(
   (_: unknown, ctx: ExecutionContext): VerifiedApiKey => {
     const key = ctx.switchToHttp().getRequest<ApiKeyRequest>().apiKey;

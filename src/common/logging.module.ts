@@ -15,6 +15,19 @@ export function assignRequestId(req: IncomingMessage, res: ServerResponse): stri
   return id;
 }
 
+/**
+ * Installed before every other middleware (see `configureApp`), so that answers given before
+ * Nest's own middleware runs (body-parser errors, 415) carry the id too; pino-http reuses `req.id`.
+ */
+export function requestIdMiddleware(
+  req: IncomingMessage,
+  res: ServerResponse,
+  next: () => void,
+): void {
+  req.id = assignRequestId(req, res);
+  next();
+}
+
 /** Headers and fields that hold secrets: never written to a log line. */
 export const REDACTED_PATHS = [
   'req.headers.authorization',

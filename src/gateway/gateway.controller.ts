@@ -1,8 +1,8 @@
-import { Controller, Get, HttpCode, Post, Req, SetMetadata } from '@nestjs/common';
+import { Controller, Get, HttpCode, Post, Req, Res, SetMetadata } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
-import { ApiKeyAuth } from '../api-keys/api-key.guard';
+import { Request, Response } from 'express';
 import { AUTH_KIND, AuthKind } from '../common/auth.decorators';
-import { Request } from 'express';
+import { ApiKeyAuth } from '../rate-limit/api-key-auth.decorator';
 import { GatewayService } from './gateway.service';
 import { VerifyResultDto } from './verify.dto';
 
@@ -24,9 +24,14 @@ export class GatewayController {
   @HttpCode(200)
   @SetMetadata(AUTH_KIND, 'api-key' satisfies AuthKind)
   @ApiSecurity('api-key')
-  @ApiOperation({ summary: 'Verify the key in the header (scope `verify`)' })
+  @ApiOperation({
+    summary: 'Verify the key in the header (scope `verify`); takes one rate-limit unit',
+  })
   @ApiOkResponse({ type: VerifyResultDto })
-  verify(@Req() request: Request): Promise<VerifyResultDto> {
-    return this.gateway.verify(request.headers);
+  verify(
+    @Req() request: Request,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<VerifyResultDto> {
+    return this.gateway.verify(request.headers, response);
   }
 }

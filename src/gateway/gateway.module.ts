@@ -1,11 +1,11 @@
 import { Module } from '@nestjs/common';
-import { ApiKeysModule } from '../api-keys/api-keys.module';
+import { RateLimitModule } from '../rate-limit/rate-limit.module';
 import { GatewayController } from './gateway.controller';
 import { GatewayService } from './gateway.service';
 
 /** The `/v1` surface that SaaS backends call with an API key. */
 @Module({
-  imports: [ApiKeysModule],
+  imports: [RateLimitModule],
   controllers: [GatewayController],
   providers: [GatewayService],
 })

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsEmail, IsOptional, IsString, Length, MaxLength } from 'class-validator';
+import { IsEmail, IsIn, IsOptional, IsString, Length, MaxLength } from 'class-validator';
 import { normalizeEmail } from '../../users/email';
 
 export const PASSWORD_MIN = 10;
@@ -50,10 +50,10 @@ export class FormLoginDto {
   @MaxLength(PASSWORD_MAX)
   password: string;
 
-  @ApiPropertyOptional({ example: 'password' })
+  @ApiPropertyOptional({ enum: ['password'], description: 'When sent, must be `password`' })
   @IsOptional()
-  @IsString()
-  grant_type?: string;
+  @IsIn(['password'])
+  grant_type?: 'password';
 
   @ApiPropertyOptional()
   @IsOptional()

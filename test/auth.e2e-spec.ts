@@ -1,0 +1,586 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { JwtService } from '@nestjs/jwt';
+import { NestExpressApplication } from '@nestjs/platform-express';
+import request from 'supertest';
+import { DEVELOPMENT_JWT_SECRET } from '../src/config/configuration';
+import { signupUser, TEST_JWT_SECRET, TestContext, TestUser } from './support/test-app';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const PASSWORD = 'correct horse battery staple';
+
+const uniqueEmail = (tag: string) => `${tag}-${randomBytes(4).toString('hex')}@example.test`;
+const base64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+/** Every error body has exactly the contract's shape. */
+function expectErrorShape(body: unknown, statusCode: number, code: string): void {
+  expect(body).toEqual({
+    statusCode,
+    error: expect.any(String),
+    message: expect.anything(),
+    code,
+  });
+  const message = (body as { message: unknown }).message;
+  expect(
+    typeof message === 'string' ||
+      (Array.isArray(message) && message.every((m) => typeof m === 'string')),
+  ).toBe(true);
+}
+
+describe('auth', () => {
+  let ctx: TestContext;
+  let app: NestExpressApplication;
+  let ann: TestUser;
+
+  const http = () => request(app.getHttpServer());
+  const signup = (body: unknown) =>
+    http()
+      .post('/auth/signup')
+      .send(body as object);
+
+  beforeAll(async () => {
+    ctx = await TestContext.create();
+    // Failed-login throttling is not what this file tests: keep it out of the way.
+    app = await ctx.startApp({ LOGIN_FAILURES_PER_EMAIL: '1000', AUTH_THROTTLE_PER_IP: '10000' });
+    ann = await signupUser(app, uniqueEmail('ann'));
+  });
+  afterAll(() => ctx.close());
+
+  describe('POST /auth/signup', () => {
+    it('creates a user: 201 {id, email, createdAt} and nothing else', async () => {
+      const email = uniqueEmail('new');
+      const res = await signup({ email, password: PASSWORD }).expect(201);
+      expect(Object.keys(res.body).sort()).toEqual(['createdAt', 'email', 'id']);
+      expect(res.body.id).toMatch(UUID);
+      expect(res.body.email).toBe(email);
+      expect(new Date(res.body.createdAt).toISOString()).toBe(res.body.createdAt);
+      expect(Math.abs(Date.parse(res.body.createdAt) - Date.now())).toBeLessThan(60_000);
+      expect(res.headers['content-type']).toMatch(/^application\/json/);
+    });
+
+    it('never returns the password or its hash', async () => {
+      const password = `Secret-${randomBytes(8).toString('hex')}`;
+      const res = await signup({ email: uniqueEmail('secretless'), password }).expect(201);
+      expect(res.text).not.toContain(password);
+      expect(res.text).not.toContain('$argon2');
+      expect(res.text).not.toMatch(/password|hash/i);
+    });
+
+    it.each([
+      [10, 201],
+      [128, 201],
+      [9, 400],
+      [129, 400],
+      [0, 400],
+    ])('a password of %d characters answers %d', async (length, status) => {
+      const res = await signup({
+        email: uniqueEmail(`len${length}`),
+        password: 'p'.repeat(length),
+      });
+      expect(res.status).toBe(status);
+      if (status === 400) {
+        expectErrorShape(res.body, 400, 'validation_failed');
+        expect(res.body.message).toEqual([expect.stringMatching(/^password /)]);
+      }
+    });
+
+    it('a user signed up with a 128-character password can log in with it', async () => {
+      const email = uniqueEmail('long');
+      const password = 'x'.repeat(127) + 'y';
+      await signup({ email, password }).expect(201);
+      await http().post('/auth/login').send({ email, password }).expect(200);
+    });
+
+    it.each([
+      'not-an-email',
+      'ann@',
+      '@example.com',
+      'ann example@example.com',
+      '',
+      `${'a'.repeat(250)}@example.com`,
+    ])('rejects the email %j with 400 validation_failed', async (email) => {
+      const res = await signup({ email, password: PASSWORD }).expect(400);
+      expectErrorShape(res.body, 400, 'validation_failed');
+      expect(res.body.message.some((m: string) => m.startsWith('email '))).toBe(true);
+    });
+
+    it.each([42, null, true, ['a@b.io'], { address: 'a@b.io' }])(
+      'rejects a non-string email %j with 400, not 500',
+      async (email) => {
+        const res = await signup({ email, password: PASSWORD }).expect(400);
+        expectErrorShape(res.body, 400, 'validation_failed');
+      },
+    );
+
+    it('rejects a non-string password with 400', async () => {
+      const res = await signup({ email: uniqueEmail('num'), password: 12345678901 }).expect(400);
+      expectErrorShape(res.body, 400, 'validation_failed');
+      expect(res.body.message.some((m: string) => m.startsWith('password '))).toBe(true);
+    });
+
+    it('lists every problem when fields are missing', async () => {
+      const res = await signup({}).expect(400);
+      expectErrorShape(res.body, 400, 'validation_failed');
+      expect(Array.isArray(res.body.message)).toBe(true);
+      expect(res.body.message.some((m: string) => m.startsWith('email '))).toBe(true);
+      expect(res.body.message.some((m: string) => m.startsWith('password '))).toBe(true);
+    });
+
+    it('lists every problem at once: bad email, short password and an unknown field', async () => {
+      const res = await signup({ email: 'nope', password: 'short', role: 'admin' }).expect(400);
+      expectErrorShape(res.body, 400, 'validation_failed');
+      const messages: string[] = res.body.message;
+      expect(messages.some((m) => m.startsWith('email '))).toBe(true);
+      expect(messages.some((m) => m.startsWith('password '))).toBe(true);
+      expect(messages).toContain('property role should not exist');
+    });
+
+    it('rejects an unknown field even when everything else is valid, and stores nothing', async () => {
+      const email = uniqueEmail('unknown');
+      const res = await signup({ email, password: PASSWORD, isAdmin: true }).expect(400);
+      expectErrorShape(res.body, 400, 'validation_failed');
+      expect(res.body.message).toEqual(['property isAdmin should not exist']);
+      // Nothing half-written: the same email can still sign up.
+      await signup({ email, password: PASSWORD }).expect(201);
+    });
+
+    it.each([
+      ['a JSON array', '[]'],
+      ['a JSON array of objects', '[{"email":"a@b.io","password":"0123456789"}]'],
+    ])('rejects %s as the body with 400', async (_label, body) => {
+      const res = await http()
+        .post('/auth/signup')
+        .set('Content-Type', 'application/json')
+        .send(body)
+        .expect(400);
+      expect(res.body.statusCode).toBe(400);
+      expect(res.body.code).toEqual(expect.any(String));
+    });
+
+    it.each(['{"email": "a@b.io", "password": ', '{email: 1}', 'null', '"just a string"'])(
+      'answers malformed JSON %j with 400 malformed_json',
+      async (body) => {
+        const res = await http()
+          .post('/auth/signup')
+          .set('Content-Type', 'application/json')
+          .send(body)
+          .expect(400);
+        expectErrorShape(res.body, 400, 'malformed_json');
+      },
+    );
+
+    it('trims and lower-cases the email before storing it', async () => {
+      const local = `Mixed.Case-${randomBytes(3).toString('hex')}`;
+      const res = await signup({
+        email: `  ${local}@Example.COM \t`,
+        password: PASSWORD,
+      }).expect(201);
+      expect(res.body.email).toBe(`${local.toLowerCase()}@example.com`);
+    });
+
+    it('refuses a duplicate email in another letter case with 409 email_taken', async () => {
+      const email = uniqueEmail('dup');
+      await signup({ email, password: PASSWORD }).expect(201);
+      for (const variant of [email, email.toUpperCase(), `  ${email.replace(/^d/, 'D')} `]) {
+        const res = await signup({ email: variant, password: 'another password 1' }).expect(409);
+        expectErrorShape(res.body, 409, 'email_taken');
+      }
+    });
+
+    it('lets exactly one of two concurrent signups with one email win; the other is 409', async () => {
+      const email = uniqueEmail('race');
+      const results = await Promise.all([
+        signup({ email, password: PASSWORD }),
+        signup({ email: email.toUpperCase(), password: PASSWORD }),
+      ]);
+      expect(results.map((r) => r.status).sort()).toEqual([201, 409]);
+      expect(results.find((r) => r.status === 409)!.body.code).toBe('email_taken');
+    });
+  });
+
+  describe('POST /auth/login', () => {
+    it('accepts the OAuth2 password form (username, password)', async () => {
+      const res = await http()
+        .post('/auth/login')
+        .type('form')
+        .send({ username: ann.email, password: ann.password })
+        .expect(200);
+      expect(Object.keys(res.body).sort()).toEqual(['access_token', 'expires_in', 'token_type']);
+      expect(res.body.token_type).toBe('bearer');
+      expect(res.body.expires_in).toBe(3600);
+      await http()
+        .get('/auth/me')
+        .set('Authorization', `Bearer ${res.body.access_token}`)
+        .expect(200);
+    });
+
+    it('accepts the form with grant_type=password and the optional OAuth2 fields', async () => {
+      const res = await http()
+        .post('/auth/login')
+        .type('form')
+        .send({
+          grant_type: 'password',
+          username: ann.email,
+          password: ann.password,
+          scope: '',
+          client_id: 'swagger-ui',
+        })
+        .expect(200);
+      expect(res.body.token_type).toBe('bearer');
+    });
+
+    it('refuses a grant_type other than password with 400', async () => {
+      const res = await http()
+        .post('/auth/login')
+        .type('form')
+        .send({ grant_type: 'client_credentials', username: ann.email, password: ann.password })
+        .expect(400);
+      expect(res.body.statusCode).toBe(400);
+      expect(res.body.access_token).toBeUndefined();
+    });
+
+    it('accepts JSON {email, password}', async () => {
+      const res = await http()
+        .post('/auth/login')
+        .send({ email: ann.email, password: ann.password })
+        .expect(200);
+      expect(Object.keys(res.body).sort()).toEqual(['access_token', 'expires_in', 'token_type']);
+      expect(res.body).toMatchObject({ token_type: 'bearer', expires_in: 3600 });
+      const me = await http()
+        .get('/auth/me')
+        .set('Authorization', `Bearer ${res.body.access_token}`)
+        .expect(200);
+      expect(me.body.id).toBe(ann.id);
+    });
+
+    it('issues an HS256 token for the user, expiring after JWT_EXPIRES_MINUTES', async () => {
+      const res = await http()
+        .post('/auth/login')
+        .send({ email: ann.email, password: ann.password })
+        .expect(200);
+      const [header, payload] = (res.body.access_token as string)
+        .split('.')
+        .slice(0, 2)
+        .map((part) => JSON.parse(Buffer.from(part, 'base64url').toString('utf8')));
+      expect(header.alg).toBe('HS256');
+      expect(payload.sub).toBe(ann.id);
+      expect(payload.exp - payload.iat).toBe(3600);
+      expect(JSON.stringify(payload)).not.toMatch(/password|hash/i);
+    });
+
+    it('normalises the email it is given (JSON and form)', async () => {
+      const shouted = `  ${ann.email.toUpperCase()} `;
+      await http().post('/auth/login').send({ email: shouted, password: ann.password }).expect(200);
+      await http()
+        .post('/auth/login')
+        .type('form')
+        .send({ username: shouted, password: ann.password })
+        .expect(200);
+    });
+
+    it('gives a wrong password and an unknown email the identical 401', async () => {
+      const wrongPassword = await http()
+        .post('/auth/login')
+        .send({ email: ann.email, password: 'wrong password 123' })
+        .expect(401);
+      const unknownEmail = await http()
+        .post('/auth/login')
+        .send({ email: uniqueEmail('ghost'), password: ann.password })
+        .expect(401);
+      const wrongPasswordForm = await http()
+        .post('/auth/login')
+        .type('form')
+        .send({ username: ann.email, password: 'wrong password 123' })
+        .expect(401);
+      expectErrorShape(wrongPassword.body, 401, 'invalid_credentials');
+      expect(unknownEmail.body).toEqual(wrongPassword.body);
+      expect(wrongPasswordForm.body).toEqual(wrongPassword.body);
+      expect(wrongPassword.text).not.toContain(ann.email);
+    });
+
+    it('takes about as long for an unknown email as for a wrong password', async () => {
+      const time = async (email: string) => {
+        const started = process.hrtime.bigint();
+        await http()
+          .post('/auth/login')
+          .send({ email, password: 'wrong password 123' })
+          .expect(401);
+        return Number(process.hrtime.bigint() - started) / 1e6;
+      };
+      const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+      const known: number[] = [];
+      const unknown: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        known.push(await time(ann.email));
+        unknown.push(await time(uniqueEmail('ghost')));
+      }
+      // Without the dummy hash an unknown email would answer in a small fraction of the time.
+      expect(median(unknown)).toBeGreaterThan(median(known) * 0.3);
+    });
+
+    it('answers 400 validation_failed for a login body with missing or unknown fields', async () => {
+      const missing = await http().post('/auth/login').send({ email: ann.email }).expect(400);
+      expectErrorShape(missing.body, 400, 'validation_failed');
+      const unknown = await http()
+        .post('/auth/login')
+        .send({ email: ann.email, password: ann.password, remember: true })
+        .expect(400);
+      expectErrorShape(unknown.body, 400, 'validation_failed');
+      const formMissing = await http()
+        .post('/auth/login')
+        .type('form')
+        .send({ username: ann.email })
+        .expect(400);
+      expectErrorShape(formMissing.body, 400, 'validation_failed');
+      const empty = await http().post('/auth/login').expect(400);
+      expectErrorShape(empty.body, 400, 'validation_failed');
+    });
+
+    it('answers malformed JSON with 400 malformed_json', async () => {
+      const res = await http()
+        .post('/auth/login')
+        .set('Content-Type', 'application/json')
+        .send('{"email":')
+        .expect(400);
+      expectErrorShape(res.body, 400, 'malformed_json');
+    });
+  });
+
+  describe('GET /auth/me', () => {
+    const me = (authorization?: string) => {
+      const req = http().get('/auth/me');
+      return authorization === undefined ? req : req.set('Authorization', authorization);
+    };
+    const payloadFor = (user: TestUser) => ({ sub: user.id, email: user.email });
+
+    async function expectInvalidToken(authorization?: string): Promise<void> {
+      const res = await me(authorization).expect(401);
+      expectErrorShape(res.body, 401, 'invalid_token');
+    }
+
+    it('answers 200 {id, email, createdAt} for a valid token', async () => {
+      const res = await me(`Bearer ${ann.token}`).expect(200);
+      expect(Object.keys(res.body).sort()).toEqual(['createdAt', 'email', 'id']);
+      expect(res.body).toMatchObject({ id: ann.id, email: ann.email });
+    });
+
+    it('accepts the bearer scheme in any letter case', async () => {
+      await me(`bearer ${ann.token}`).expect(200);
+    });
+
+    it('answers 401 without a token', () => expectInvalidToken());
+
+    it.each(['', 'Bearer', 'Bearer ', 'Basic dXNlcjpwYXNz', 'Bearer not.a.jwt', 'Token abc'])(
+      'answers 401 for the Authorization header %j',
+      (header) => expectInvalidToken(header),
+    );
+
+    it('answers 401 for a token signed with another secret', async () => {
+      const forged = new JwtService({ secret: 'another-secret-that-is-long-enough-0123456789' });
+      await expectInvalidToken(`Bearer ${forged.sign(payloadFor(ann), { expiresIn: 600 })}`);
+    });
+
+    it('answers 401 for a token signed with the published development secret', async () => {
+      const forged = new JwtService({ secret: DEVELOPMENT_JWT_SECRET });
+      await expectInvalidToken(`Bearer ${forged.sign(payloadFor(ann), { expiresIn: 600 })}`);
+    });
+
+    it('answers 401 for a valid token whose payload was altered', async () => {
+      const other = await signupUser(app, uniqueEmail('other'));
+      const [header, , signature] = ann.token.split('.');
+      const payload = JSON.parse(Buffer.from(ann.token.split('.')[1], 'base64url').toString());
+      const tampered = `${header}.${base64url({ ...payload, sub: other.id, email: other.email })}.${signature}`;
+      await expectInvalidToken(`Bearer ${tampered}`);
+    });
+
+    it('answers 401 for an expired token', async () => {
+      const signer = new JwtService({ secret: TEST_JWT_SECRET });
+      const expired = signer.sign({
+        ...payloadFor(ann),
+        iat: nowSeconds() - 7200,
+        exp: nowSeconds() - 60,
+      });
+      await expectInvalidToken(`Bearer ${expired}`);
+    });
+
+    it('accepts the same token shape when it has not expired (control for the test above)', async () => {
+      const signer = new JwtService({ secret: TEST_JWT_SECRET });
+      const fresh = signer.sign({ ...payloadFor(ann), iat: nowSeconds(), exp: nowSeconds() + 60 });
+      await me(`Bearer ${fresh}`).expect(200);
+    });
+
+    it('answers 401 for an unsigned token (alg: none)', async () => {
+      const payload = { ...payloadFor(ann), iat: nowSeconds(), exp: nowSeconds() + 600 };
+      for (const alg of ['none', 'None', 'NONE']) {
+        const unsigned = `${base64url({ alg, typ: 'JWT' })}.${base64url(payload)}.`;
+        await expectInvalidToken(`Bearer ${unsigned}`);
+      }
+    });
+
+    it('answers 401 for a token signed with HS512 while HS256 is configured', async () => {
+      const signer = new JwtService({ secret: TEST_JWT_SECRET });
+      for (const algorithm of ['HS512', 'HS384'] as const) {
+        const token = signer.sign(payloadFor(ann), { algorithm, expiresIn: 600 });
+        await expectInvalidToken(`Bearer ${token}`);
+      }
+    });
+
+    it('answers 401 for a well-signed token of a user that does not exist', async () => {
+      const signer = new JwtService({ secret: TEST_JWT_SECRET });
+      const token = signer.sign(
+        { sub: randomUUID(), email: uniqueEmail('nobody') },
+        { expiresIn: 600 },
+      );
+      await expectInvalidToken(`Bearer ${token}`);
+    });
+
+    it('answers 401, not 500, for a well-signed token whose subject is not a user id', async () => {
+      const signer = new JwtService({ secret: TEST_JWT_SECRET });
+      for (const sub of ['not-a-uuid', '', undefined]) {
+        const token = signer.sign({ sub, email: ann.email }, { expiresIn: 600 });
+        await expectInvalidToken(`Bearer ${token}`);
+      }
+    });
+  });
+
+  describe('HTTP conventions', () => {
+    it('answers a text/plain body with 415', async () => {
+      const res = await http()
+        .post('/auth/signup')
+        .set('Content-Type', 'text/plain')
+        .send(JSON.stringify({ email: uniqueEmail('plain'), password: PASSWORD }))
+        .expect(415);
+      expectErrorShape(res.body, 415, 'unsupported_media_type');
+    });
+
+    it('answers a form body on a JSON-only route with 415', async () => {
+      const res = await http()
+        .post('/auth/signup')
+        .type('form')
+        .send({ email: uniqueEmail('form'), password: PASSWORD })
+        .expect(415);
+      expectErrorShape(res.body, 415, 'unsupported_media_type');
+    });
+
+    it('answers text/plain on the login route with 415', async () => {
+      const res = await http()
+        .post('/auth/login')
+        .set('Content-Type', 'text/plain')
+        .send(`username=${ann.email}&password=${ann.password}`)
+        .expect(415);
+      expectErrorShape(res.body, 415, 'unsupported_media_type');
+    });
+
+    it('answers a JSON body over 1 MB with 413', async () => {
+      const body = JSON.stringify({
+        email: uniqueEmail('big'),
+        password: PASSWORD,
+        padding: 'x'.repeat(1024 * 1024),
+      });
+      const res = await http()
+        .post('/auth/signup')
+        .set('Content-Type', 'application/json')
+        .send(body)
+        .expect(413);
+      expectErrorShape(res.body, 413, 'payload_too_large');
+    });
+
+    it('reads a JSON body just under 1 MB (and then rejects the unknown field with 400)', async () => {
+      const res = await signup({
+        email: uniqueEmail('almost'),
+        password: PASSWORD,
+        padding: 'x'.repeat(1000 * 1000),
+      }).expect(400);
+      expectErrorShape(res.body, 400, 'validation_failed');
+    });
+
+    it('echoes the X-Request-Id the client sent', async () => {
+      const id = `req-${randomBytes(6).toString('hex')}`;
+      const res = await http().get('/auth/me').set('X-Request-Id', id).expect(401);
+      expect(res.headers['x-request-id']).toBe(id);
+      const ok = await http()
+        .get('/auth/me')
+        .set('Authorization', `Bearer ${ann.token}`)
+        .set('X-Request-Id', id)
+        .expect(200);
+      expect(ok.headers['x-request-id']).toBe(id);
+    });
+
+    it('generates a distinct X-Request-Id when none (or an unusable one) was sent', async () => {
+      const [a, b, c] = await Promise.all([
+        http().get('/health'),
+        http().get('/health'),
+        http().get('/health').set('X-Request-Id', 'has spaces and \u00e9 accents'),
+      ]);
+      expect(a.headers['x-request-id']).toMatch(UUID);
+      expect(b.headers['x-request-id']).toMatch(UUID);
+      expect(c.headers['x-request-id']).toMatch(UUID);
+      expect(new Set([a, b, c].map((r) => r.headers['x-request-id'])).size).toBe(3);
+    });
+
+    it('puts an X-Request-Id on every answer, errors of the body parsers included', async () => {
+      const id = `req-${randomBytes(6).toString('hex')}`;
+      const answers = await Promise.all([
+        http()
+          .post('/auth/signup')
+          .set('X-Request-Id', id)
+          .set('Content-Type', 'text/plain')
+          .send('x'),
+        http()
+          .post('/auth/signup')
+          .set('X-Request-Id', id)
+          .set('Content-Type', 'application/json')
+          .send('{'),
+        http()
+          .post('/auth/signup')
+          .set('X-Request-Id', id)
+          .set('Content-Type', 'application/json')
+          .send(JSON.stringify({ padding: 'x'.repeat(1024 * 1024 + 1) })),
+        http().post('/auth/signup').set('X-Request-Id', id).send({}),
+        http().get('/no/such/route').set('X-Request-Id', id),
+      ]);
+      expect(answers.map((r) => r.status)).toEqual([415, 400, 413, 400, 404]);
+      for (const res of answers) expect(res.headers['x-request-id']).toBe(id);
+    });
+
+    it('never sends X-Powered-By, and sends helmet security headers', async () => {
+      for (const res of [
+        await http().get('/health'),
+        await http().get('/auth/me'),
+        await http().post('/auth/signup').send({}),
+      ]) {
+        expect(res.headers['x-powered-by']).toBeUndefined();
+        expect(res.headers['x-content-type-options']).toBe('nosniff');
+      }
+    });
+
+    it('answers an unknown route with 404 in the error shape', async () => {
+      const res = await http().get('/no/such/route').expect(404);
+      expectErrorShape(res.body, 404, 'not_found');
+      expect(res.body.error).toBe('Not Found');
+    });
+
+    it.each([
+      [400, 'Bad Request'],
+      [401, 'Unauthorized'],
+      [409, 'Conflict'],
+      [413, 'Payload Too Large'],
+      [415, 'Unsupported Media Type'],
+    ])('names status %d with the reason phrase %j', async (status, phrase) => {
+      const requests: Record<number, () => request.Test> = {
+        400: () => signup({}),
+        401: () => http().get('/auth/me'),
+        409: () => signup({ email: ann.email, password: PASSWORD }),
+        413: () =>
+          http()
+            .post('/auth/signup')
+            .set('Content-Type', 'application/json')
+            .send(JSON.stringify({ padding: 'x'.repeat(1024 * 1024 + 1) })),
+        415: () => http().post('/auth/signup').set('Content-Type', 'text/plain').send('x'),
+      };
+      const res = await requests[status]().expect(status);
+      expect(res.body.statusCode).toBe(status);
+      expect(res.body.error).toBe(phrase);
+    });
+  });
+});
