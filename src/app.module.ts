@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { ScheduleModule } from '@nestjs/schedule';
 import { ApiKeysModule } from './api-keys/api-keys.module';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
@@ -8,6 +9,7 @@ import { AppConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { GatewayModule } from './gateway/gateway.module';
 import { HealthModule } from './health/health.module';
+import { MeteringModule } from './metering/metering.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { OrgsModule } from './orgs/orgs.module';
 import { RedisModule } from './redis/redis.module';
@@ -16,6 +18,7 @@ import { UsersModule } from './users/users.module';
 @Module({
   imports: [
     AppConfigModule,
+    ScheduleModule.forRoot(),
     LoggingModule,
     DatabaseModule,
     RedisModule,
@@ -27,6 +30,7 @@ import { UsersModule } from './users/users.module';
     AuditModule,
     ApiKeysModule,
     CatalogueModule,
+    MeteringModule,
     GatewayModule,
   ],
 })

@@ -12,6 +12,7 @@ import { requestIdMiddleware } from './common/logging.module';
 import { AppValidationPipe } from './common/validation.pipe';
 
 export const BODY_LIMIT = '1mb';
+export const EVENTS_BODY_LIMIT = '10mb';
 const FORM_ROUTES = ['/auth/login'];
 
 /**
@@ -33,6 +34,8 @@ export function configureApp(app: NestExpressApplication): void {
     }),
   );
   app.use(requireJsonBody(FORM_ROUTES));
+  // A batch of 1000 events of up to 8 KB each needs more room than the default.
+  app.use('/v1/events', jsonBody(EVENTS_BODY_LIMIT));
   app.use(jsonBody(BODY_LIMIT));
   app.use(FORM_ROUTES, formBody('16kb'));
   app.useGlobalPipes(new AppValidationPipe());

@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { JwtService } from '@nestjs/jwt';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import request from 'supertest';
+import { DataSource } from 'typeorm';
 import { DEVELOPMENT_JWT_SECRET } from '../src/config/configuration';
 import { signupUser, TEST_JWT_SECRET, TestContext, TestUser } from './support/test-app';
 
@@ -168,6 +169,26 @@ describe('auth', () => {
         expectErrorShape(res.body, 400, 'malformed_json');
       },
     );
+
+    it('stores an argon2id hash (OWASP parameters or stronger), never the password', async () => {
+      const email = uniqueEmail('stored');
+      const password = `Stored-${randomBytes(8).toString('hex')}`;
+      const res = await signup({ email, password }).expect(201);
+      const [row] = await app
+        .get(DataSource)
+        .query('SELECT email, password_hash AS "hash" FROM users WHERE id = $1', [res.body.id]);
+      expect(row.email).toBe(email);
+      expect(row.hash).not.toContain(password);
+      // PHC string: $argon2id$v=19$m=..,t=..,p=..$salt$hash (parameter order varies by library).
+      const [, algorithm, , parameters] = (row.hash as string).split('$');
+      expect(algorithm).toBe('argon2id');
+      const params = Object.fromEntries(
+        parameters.split(',').map((kv) => [kv.split('=')[0], Number(kv.split('=')[1])]),
+      );
+      expect(params.m).toBeGreaterThanOrEqual(19_456);
+      expect(params.t).toBeGreaterThanOrEqual(2);
+      expect(params.p).toBeGreaterThanOrEqual(1);
+    });
 
     it('trims and lower-cases the email before storing it', async () => {
       const local = `Mixed.Case-${randomBytes(3).toString('hex')}`;
@@ -581,6 +602,36 @@ describe('auth', () => {
       const res = await requests[status]().expect(status);
       expect(res.body.statusCode).toBe(status);
       expect(res.body.error).toBe(phrase);
+    });
+  });
+
+  // Last in the file on purpose: passport keeps one strategy per name for the whole process, so
+  // the app started here also decides JWT checks (and logins) for the first app from now on.
+  describe('with JWT_ALGORITHM=HS512 and JWT_EXPIRES_MINUTES=5', () => {
+    let hs512: NestExpressApplication;
+
+    beforeAll(async () => {
+      hs512 = await ctx.startApp({ JWT_ALGORITHM: 'HS512', JWT_EXPIRES_MINUTES: '5' });
+    });
+
+    it('signs with HS512 for 5 minutes, and refuses HS256 tokens', async () => {
+      const login = await request(hs512.getHttpServer())
+        .post('/auth/login')
+        .send({ email: ann.email, password: ann.password })
+        .expect(200);
+      expect(login.body.expires_in).toBe(300);
+      const token: string = login.body.access_token;
+      const header = JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString());
+      expect(header.alg).toBe('HS512');
+      await request(hs512.getHttpServer())
+        .get('/auth/me')
+        .set('Authorization', `Bearer ${token}`)
+        .expect(200);
+      // Same secret, the other algorithm: refused.
+      await request(hs512.getHttpServer())
+        .get('/auth/me')
+        .set('Authorization', `Bearer ${ann.token}`)
+        .expect(401);
     });
   });
 });

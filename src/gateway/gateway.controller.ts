@@ -1,10 +1,10 @@
-import { Controller, Get, HttpCode, Post, Req, Res, SetMetadata } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post, Req, Res, SetMetadata } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { Request, Response } from 'express';
 import { AUTH_KIND, AuthKind } from '../common/auth.decorators';
-import { ApiKeyAuth } from '../rate-limit/api-key-auth.decorator';
+import { Metered } from '../metering/metered';
 import { GatewayService } from './gateway.service';
-import { VerifyResultDto } from './verify.dto';
+import { VerifyRequestDto, VerifyResultDto } from './verify.dto';
 
 @ApiTags('v1')
 @Controller('v1')
@@ -12,8 +12,8 @@ export class GatewayController {
   constructor(private readonly gateway: GatewayService) {}
 
   @Get('ping')
-  @ApiKeyAuth()
-  @ApiOperation({ summary: 'A cheap authenticated call, for trying a key' })
+  @Metered('api_calls')
+  @ApiOperation({ summary: 'A cheap metered call (meter `api_calls`), for trying a key' })
   @ApiOkResponse({ schema: { example: { pong: true } } })
   ping(): { pong: true } {
     return { pong: true };
@@ -25,13 +25,15 @@ export class GatewayController {
   @SetMetadata(AUTH_KIND, 'api-key' satisfies AuthKind)
   @ApiSecurity('api-key')
   @ApiOperation({
-    summary: 'Verify the key in the header (scope `verify`); takes one rate-limit unit',
+    summary:
+      'Verify the key in the header (scope `verify`); takes one rate-limit unit, and records `cost` units of `meter` if given',
   })
   @ApiOkResponse({ type: VerifyResultDto })
   verify(
     @Req() request: Request,
+    @Body() body: VerifyRequestDto,
     @Res({ passthrough: true }) response: Response,
   ): Promise<VerifyResultDto> {
-    return this.gateway.verify(request.headers, response);
+    return this.gateway.verify(request.headers, body, response);
   }
 }

@@ -1,11 +1,11 @@
 import { Module } from '@nestjs/common';
-import { RateLimitModule } from '../rate-limit/rate-limit.module';
+import { MeteringModule } from '../metering/metering.module';
 import { GatewayController } from './gateway.controller';
 import { GatewayService } from './gateway.service';
 
 /** The `/v1` surface that SaaS backends call with an API key. */
 @Module({
-  imports: [RateLimitModule],
+  imports: [MeteringModule],
   controllers: [GatewayController],
   providers: [GatewayService],
 })

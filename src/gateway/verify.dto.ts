@@ -1,4 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsNumber, IsOptional, IsPositive, IsString, MaxLength } from 'class-validator';
 import { API_KEY_SCOPES, ApiKeyScope } from '../api-keys/api-key-scopes';
 
 export const VERIFY_CODES = [
@@ -26,4 +27,24 @@ export class VerifyResultDto {
   @ApiProperty({ enum: API_KEY_SCOPES, isArray: true }) scopes: ApiKeyScope[];
   @ApiProperty({ type: RateLimitStateDto, nullable: true }) ratelimit: RateLimitStateDto | null;
   @ApiPropertyOptional() quota?: { meter: string; limit: number; remaining: number; reset: number };
+}
+
+export class VerifyRequestDto {
+  @ApiPropertyOptional({
+    example: 'api_calls',
+    description: 'Record usage of this meter when the key is valid',
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  meter?: string;
+
+  @ApiPropertyOptional({
+    default: 1,
+    description: 'Units of `meter` to record (a whole number ≤ 1000 for count meters)',
+  })
+  @IsOptional()
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @IsPositive()
+  cost?: number;
 }

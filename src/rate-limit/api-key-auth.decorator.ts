@@ -13,13 +13,14 @@ import { RateLimitGuard } from './rate-limit.guard';
 
 /**
  * A `/v1` route: takes an API key (never a user JWT), with `scope` if given, and pays one unit of
- * the key's rate limit. `extraGuards` run after both (quotas, metering).
+ * the key's rate limit — in RateLimitGuard, or, with `rateLimitedByHandler`, in the handler's own
+ * service, which decides the rate limit together with quotas in one Redis round trip.
  */
-export const ApiKeyAuth = (scope?: ApiKeyScope, ...extraGuards: Parameters<typeof UseGuards>) =>
+export const ApiKeyAuth = (scope?: ApiKeyScope, options: { rateLimitedByHandler?: boolean } = {}) =>
   applyDecorators(
     SetMetadata(AUTH_KIND, 'api-key' satisfies AuthKind),
     SetMetadata(REQUIRED_SCOPE, scope),
-    UseGuards(ApiKeyGuard, RateLimitGuard, ...extraGuards),
+    UseGuards(ApiKeyGuard, ...(options.rateLimitedByHandler ? [] : [RateLimitGuard])),
     ApiSecurity('api-key'),
     ApiUnauthorizedResponse({ description: '`invalid_api_key`, `key_revoked` or `key_expired`' }),
     ApiTooManyRequestsResponse({ description: '`rate_limited`, with `Retry-After`' }),

@@ -11,7 +11,14 @@ import { Response } from 'express';
 import { ApiKeyRequest } from '../api-keys/api-key.guard';
 import { VerifiedApiKey } from '../api-keys/api-key-verifier.service';
 import { setRateLimitHeaders } from './rate-limit-headers';
-import { LimiterUnavailableError, RateDecision, RateLimiterService } from './rate-limiter.service';
+import {
+  LimiterUnavailableError,
+  LimitsDecision,
+  QuotaCharge,
+  QuotaSeed,
+  RateDecision,
+  RateLimiterService,
+} from './rate-limiter.service';
 
 export const rateLimited = () =>
   new HttpException(
@@ -45,11 +52,23 @@ export async function takeRequestUnit(
   key: VerifiedApiKey,
   response: Response,
 ): Promise<RateDecision> {
+  return (await takeLimitsDecision(limiter, key, 1, [], response, async () => 0)).rate;
+}
+
+/** The key's rate limit and the given hard quotas in one decision; 503 when the limiter is closed and down. */
+export async function takeLimitsDecision(
+  limiter: RateLimiterService,
+  key: VerifiedApiKey,
+  cost: number,
+  charges: QuotaCharge[],
+  response: Response | undefined,
+  seed: QuotaSeed,
+): Promise<LimitsDecision> {
   try {
-    return await limiter.consume(key.orgId, key.id, key.rateLimit);
+    return await limiter.decide(key.orgId, key.id, key.rateLimit, cost, charges, seed);
   } catch (error) {
     if (!(error instanceof LimiterUnavailableError)) throw error;
-    response.setHeader('Retry-After', '1');
+    response?.setHeader('Retry-After', '1');
     throw new ServiceUnavailableException({
       code: 'rate_limiter_unavailable',
       message: 'Rate limiting is unavailable; try again shortly',

@@ -1,0 +1,68 @@
+import { MigrationInterface, QueryRunner } from 'typeorm';
+import { createPartitionSql, partitionsAround } from '../../metering/usage-partitions';
+
+/**
+ * Usage events (partitioned by month of the event time), their idempotency keys, and hourly
+ * rollups kept in the same transaction as the events they count.
+ *
+ * Postgres cannot enforce a unique key across partitions unless it holds the partition key, and
+ * the same event id may come back with another time: ids are therefore claimed in their own
+ * table, `usage_event_ids`, whose primary key is the idempotency rule.
+ */
+export class UsageMetering1764400000000 implements MigrationInterface {
+  name = 'UsageMetering1764400000000';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`
+      CREATE TABLE usage_event_ids (
+        org_id uuid NOT NULL REFERENCES orgs (id) ON DELETE CASCADE,
+        event_id text NOT NULL,
+        PRIMARY KEY (org_id, event_id)
+      )`);
+
+    await q.query(`
+      CREATE TABLE usage_events (
+        org_id uuid NOT NULL,
+        event_id text NOT NULL,
+        meter text NOT NULL,
+        time timestamptz NOT NULL,
+        subject text,
+        api_key_id uuid,
+        value double precision,
+        data jsonb NOT NULL DEFAULT '{}',
+        received_at timestamptz NOT NULL DEFAULT clock_timestamp()
+      ) PARTITION BY RANGE (time)`);
+    await q.query(`CREATE INDEX usage_events_org_time_idx ON usage_events (org_id, time, meter)`);
+    // Catches an event whose month has no partition yet (the service creates them ahead).
+    await q.query(`CREATE TABLE usage_events_default PARTITION OF usage_events DEFAULT`);
+    for (const partition of partitionsAround(new Date()))
+      await q.query(createPartitionSql(partition));
+
+    // group_key is the canonical JSON of the meter's group-by values, so that it can be part of
+    // the primary key; group_values holds the same as jsonb for queries. A missing API key or
+    // subject is stored as the nil UUID / '' for the same reason.
+    await q.query(`
+      CREATE TABLE usage_rollups (
+        org_id uuid NOT NULL REFERENCES orgs (id) ON DELETE CASCADE,
+        meter text NOT NULL,
+        hour timestamptz NOT NULL,
+        subject text NOT NULL DEFAULT '',
+        api_key_id uuid NOT NULL DEFAULT '00000000-0000-0000-0000-000000000000',
+        group_key text NOT NULL DEFAULT '{}',
+        group_values jsonb NOT NULL DEFAULT '{}',
+        count bigint NOT NULL,
+        sum numeric NOT NULL DEFAULT 0,
+        min double precision,
+        max double precision,
+        latest_value double precision,
+        latest_time timestamptz,
+        PRIMARY KEY (org_id, meter, hour, subject, api_key_id, group_key)
+      )`);
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP TABLE usage_rollups`);
+    await q.query(`DROP TABLE usage_events`);
+    await q.query(`DROP TABLE usage_event_ids`);
+  }
+}

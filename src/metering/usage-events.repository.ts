@@ -1,0 +1,124 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { requireOrgId } from '../database/tenant-scope';
+import { createPartitionSql, MonthPartition } from './usage-partitions';
+
+/** One event as written: already validated, deduplicated within its flush. */
+export interface EventRow {
+  orgId: string;
+  apiKeyId: string | null;
+  eventId: string;
+  meter: string;
+  time: Date;
+  subject: string | null;
+  value: number | null;
+  data: Record<string, unknown>;
+  groupKey: string;
+  groupValues: Record<string, string>;
+}
+
+export const NIL_UUID = '00000000-0000-0000-0000-000000000000';
+
+/**
+ * Claims the ids, inserts the events whose id was free and adds them to the hourly rollups, in
+ * one statement (so one transaction): reports read rollups and can never disagree with events.
+ * Rollup rows are upserted in key order, so concurrent writers lock them in the same order.
+ */
+const INSERT_EVENTS_SQL = `
+WITH input AS (
+  SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[], $6::text[],
+                       $7::float8[], $8::jsonb[], $9::text[], $10::jsonb[])
+    AS t(org_id, api_key_id, event_id, meter, time, subject, value, data, group_key, group_values)
+),
+claimed AS (
+  INSERT INTO usage_event_ids (org_id, event_id)
+  SELECT org_id, event_id FROM input
+  ON CONFLICT DO NOTHING
+  RETURNING org_id, event_id
+),
+fresh AS (
+  SELECT i.* FROM input i JOIN claimed c ON c.org_id = i.org_id AND c.event_id = i.event_id
+),
+events AS (
+  INSERT INTO usage_events (org_id, event_id, meter, time, subject, api_key_id, value, data)
+  SELECT org_id, event_id, meter, time, subject, api_key_id, value, data FROM fresh
+),
+rollups AS (
+  INSERT INTO usage_rollups AS r (org_id, meter, hour, subject, api_key_id, group_key, group_values,
+                                  count, sum, min, max, latest_value, latest_time)
+  SELECT org_id, meter, date_trunc('hour', time), COALESCE(subject, ''), COALESCE(api_key_id, '${NIL_UUID}'),
+         group_key, (array_agg(group_values))[1], count(*), COALESCE(sum(value::numeric), 0), min(value), max(value),
+         (array_agg(value ORDER BY time DESC))[1], max(time)
+    FROM fresh
+   GROUP BY org_id, meter, date_trunc('hour', time), COALESCE(subject, ''), COALESCE(api_key_id, '${NIL_UUID}'), group_key
+   ORDER BY 1, 2, 3, 4, 5, 6
+  ON CONFLICT (org_id, meter, hour, subject, api_key_id, group_key) DO UPDATE SET
+    count = r.count + excluded.count,
+    sum = r.sum + excluded.sum,
+    min = LEAST(r.min, excluded.min),
+    max = GREATEST(r.max, excluded.max),
+    latest_value = CASE WHEN r.latest_time IS NULL OR excluded.latest_time >= r.latest_time
+                        THEN excluded.latest_value ELSE r.latest_value END,
+    latest_time = GREATEST(r.latest_time, excluded.latest_time)
+)
+SELECT org_id AS "orgId", event_id AS "eventId" FROM claimed`;
+
+@Injectable()
+export class UsageEventsRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /** Writes the rows; answers the (org, id) pairs that were new, i.e. not duplicates. */
+  async insertEvents(
+    rows: EventRow[],
+    manager?: EntityManager,
+  ): Promise<{ orgId: string; eventId: string }[]> {
+    if (rows.length === 0) return [];
+    return (manager ?? this.dataSource).query(INSERT_EVENTS_SQL, [
+      rows.map((r) => r.orgId),
+      rows.map((r) => r.apiKeyId),
+      rows.map((r) => r.eventId),
+      rows.map((r) => r.meter),
+      rows.map((r) => r.time.toISOString()),
+      rows.map((r) => r.subject),
+      rows.map((r) => r.value),
+      rows.map((r) => JSON.stringify(r.data)),
+      rows.map((r) => r.groupKey),
+      rows.map((r) => JSON.stringify(r.groupValues)),
+    ]);
+  }
+
+  /** Units of a count or sum meter used in a period, from the rollups (committed usage only). */
+  async usedInPeriod(
+    orgId: string,
+    meter: string,
+    period: string,
+    aggregation: 'count' | 'sum',
+    manager?: EntityManager,
+  ): Promise<number> {
+    const [row] = await (manager ?? this.dataSource).query(
+      `SELECT COALESCE(${aggregation === 'count' ? 'sum(count)' : 'sum(sum)'}, 0)::float8 AS used
+         FROM usage_rollups
+        WHERE org_id = $1 AND meter = $2 AND hour >= $3::timestamptz AND hour < ($3::timestamptz + interval '1 month')`,
+      [requireOrgId(orgId), meter, `${period}-01T00:00:00Z`],
+    );
+    return Number(row.used);
+  }
+
+  /** Serialises hard-quota decisions for one org, meter and period across every instance. */
+  async lockQuota(
+    manager: EntityManager,
+    orgId: string,
+    meter: string,
+    period: string,
+  ): Promise<void> {
+    await manager.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [
+      `quota:${requireOrgId(orgId)}:${meter}:${period}`,
+    ]);
+  }
+
+  /** Creates a month partition; an existing one is fine. */
+  async createPartition(partition: MonthPartition): Promise<void> {
+    await this.dataSource.query(createPartitionSql(partition));
+  }
+}
