@@ -8,10 +8,12 @@ import {
   ApiOkResponse,
   ApiOperation,
   ApiTags,
+  ApiTooManyRequestsResponse,
   getSchemaPath,
 } from '@nestjs/swagger';
 import { AuthUser, CurrentUser, Public } from '../common/auth.decorators';
 import { LoginGuard } from './auth.guards';
+import { AuthThrottlerGuard } from './auth-throttle';
 import { AccessToken, AuthService } from './auth.service';
 import {
   FormLoginDto,
@@ -28,8 +30,12 @@ export class AuthController {
 
   @Public()
   @Post('signup')
+  @UseGuards(AuthThrottlerGuard)
   @ApiOperation({ summary: 'Create a user account' })
   @ApiCreatedResponse({ type: UserResponseDto })
+  @ApiTooManyRequestsResponse({
+    description: '`too_many_requests` (per client address), with `Retry-After`',
+  })
   signup(@Body() body: SignupDto): Promise<UserResponseDto> {
     return this.auth.signup(body.email, body.password);
   }
@@ -37,7 +43,8 @@ export class AuthController {
   @Public()
   @Post('login')
   @HttpCode(200)
-  @UseGuards(LoginGuard)
+  // The address throttle runs first: a throttled request never reaches the password check.
+  @UseGuards(AuthThrottlerGuard, LoginGuard)
   @ApiOperation({
     summary: 'Exchange email and password for a bearer token (OAuth2 password form or JSON)',
   })
@@ -49,6 +56,10 @@ export class AuthController {
     },
   })
   @ApiOkResponse({ type: TokenResponseDto })
+  @ApiTooManyRequestsResponse({
+    description:
+      '`too_many_requests` (per client address) or `too_many_failed_logins` (per email), with `Retry-After`',
+  })
   login(@CurrentUser() user: AuthUser): Promise<AccessToken> {
     return this.auth.issueToken(user);
   }

@@ -1,9 +1,10 @@
 import { ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
-import { Request } from 'express';
+import { Request, Response } from 'express';
 import { AUTH_KIND, AuthKind } from '../common/auth.decorators';
 import { AppValidationPipe } from '../common/validation.pipe';
+import { TooManyRequestsError } from './auth-throttle';
 import { FormLoginDto, JsonLoginDto } from './dto/auth.dto';
 
 /** Global: every route needs a user JWT unless it is marked `@Public()` or takes an API key. */
@@ -35,40 +36,58 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
 
 const validation = new AppValidationPipe();
 
+/** The login body, validated: the OAuth2 form (`username`) and JSON (`email`) both give `email`. */
+async function readLoginBody(request: Request): Promise<{ email: string; password: string }> {
+  const body: unknown = request.body ?? {};
+  if (request.is('application/x-www-form-urlencoded') === 'application/x-www-form-urlencoded') {
+    const form = (await validation.transform(body, {
+      type: 'body',
+      metatype: FormLoginDto,
+    })) as FormLoginDto;
+    return { email: form.username, password: form.password };
+  }
+  const json = (await validation.transform(body, {
+    type: 'body',
+    metatype: JsonLoginDto,
+  })) as JsonLoginDto;
+  return { email: json.email, password: json.password };
+}
+
 /**
  * Login through passport-local. The body is validated here, before passport reads it, because
  * guards run before pipes: the OAuth2 form (`username`) and JSON (`email`) both become `email`.
+ *
+ * Passport keeps its strategies in one process-wide registry: with several app instances in one
+ * process (as in the e2e tests) the last one created checks every login. One instance per
+ * process, as deployed, is unaffected.
  */
 @Injectable()
 export class LoginGuard extends AuthGuard('local') {
   override async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<Request>();
-    const isForm =
-      request.is('application/x-www-form-urlencoded') === 'application/x-www-form-urlencoded';
-    const body: unknown = request.body ?? {};
-    if (isForm) {
-      const form = (await validation.transform(body, {
-        type: 'body',
-        metatype: FormLoginDto,
-      })) as FormLoginDto;
-      request.body = { email: form.username, password: form.password };
-    } else {
-      const json = (await validation.transform(body, {
-        type: 'body',
-        metatype: JsonLoginDto,
-      })) as JsonLoginDto;
-      request.body = { email: json.email, password: json.password };
-    }
+    request.body = await readLoginBody(request);
     return (await super.canActivate(context)) as boolean;
   }
 
-  override handleRequest<T>(error: unknown, user: T | false): T {
+  override handleRequest<T>(
+    error: unknown,
+    user: T | false,
+    _info: unknown,
+    context: ExecutionContext,
+  ): T {
+    if (error instanceof TooManyRequestsError) {
+      context
+        .switchToHttp()
+        .getResponse<Response>()
+        .setHeader('Retry-After', String(error.retryAfterSeconds));
+    }
     if (error) throw error;
-    if (!user)
+    if (!user) {
       throw new UnauthorizedException({
         code: 'invalid_credentials',
         message: 'Invalid email or password',
       });
+    }
     return user;
   }
 }

@@ -3,13 +3,20 @@ import { ConfigService } from '@nestjs/config';
 import { APP_GUARD } from '@nestjs/core';
 import { JwtModule } from '@nestjs/jwt';
 import { PassportModule } from '@nestjs/passport';
+import { ThrottlerModule } from '@nestjs/throttler';
 import { AppConfig } from '../config/configuration';
 import { UsersModule } from '../users/users.module';
 import { AuthController } from './auth.controller';
 import { JwtAuthGuard } from './auth.guards';
 import { AuthService } from './auth.service';
+import {
+  AuthThrottleBackendModule,
+  authThrottlerOptions,
+  FailSafeThrottlerStorage,
+} from './auth-throttle';
 import { JwtStrategy } from './jwt.strategy';
 import { LocalStrategy } from './local.strategy';
+import { LoginFailureTracker } from './login-failures';
 import { PasswordHasher } from './password-hasher';
 
 @Module({
@@ -27,6 +34,13 @@ import { PasswordHasher } from './password-hasher';
         };
       },
     }),
+    AuthThrottleBackendModule,
+    // Provides the `auth` throttler; its guard is applied to sign-up and login only.
+    ThrottlerModule.forRootAsync({
+      imports: [AuthThrottleBackendModule],
+      inject: [ConfigService, FailSafeThrottlerStorage],
+      useFactory: authThrottlerOptions,
+    }),
   ],
   controllers: [AuthController],
   providers: [
@@ -34,6 +48,7 @@ import { PasswordHasher } from './password-hasher';
     PasswordHasher,
     JwtStrategy,
     LocalStrategy,
+    LoginFailureTracker,
     { provide: APP_GUARD, useClass: JwtAuthGuard },
   ],
 })

@@ -4,7 +4,9 @@ import { JwtService } from '@nestjs/jwt';
 import { AuthUser } from '../common/auth.decorators';
 import { AppConfig } from '../config/configuration';
 import { UsersService, UserView } from '../users/users.service';
+import { TooManyRequestsError } from './auth-throttle';
 import { JwtPayload } from './jwt.strategy';
+import { LoginFailureTracker } from './login-failures';
 import { PasswordHasher } from './password-hasher';
 
 export interface AccessToken {
@@ -20,14 +22,27 @@ export class AuthService {
     private readonly hasher: PasswordHasher,
     private readonly jwt: JwtService,
     private readonly config: ConfigService<AppConfig, true>,
+    private readonly loginFailures: LoginFailureTracker,
   ) {}
 
   async signup(email: string, password: string): Promise<UserView> {
     return this.users.create(email, await this.hasher.hash(password));
   }
 
-  /** Same answer, and about the same time, for an unknown email and a wrong password. */
+  /**
+   * Same answer, and about the same time, for an unknown email and a wrong password. An email with
+   * `LOGIN_FAILURES_PER_EMAIL` failures in its 15-minute window is refused (429) before the
+   * password is looked at, known or not; a success clears its count.
+   */
   async checkCredentials(email: string, password: string): Promise<AuthUser> {
+    const attempt = await this.loginFailures.beginAttempt(email);
+    if (!attempt.allowed) {
+      throw new TooManyRequestsError(
+        'too_many_failed_logins',
+        'Too many failed logins for this email; try again later',
+        attempt.retryAfterSeconds,
+      );
+    }
     const user = await this.users.findCredentials(email);
     const valid = await this.hasher.verify(user?.passwordHash, password);
     if (!user || !valid) {
@@ -36,6 +51,7 @@ export class AuthService {
         message: 'Invalid email or password',
       });
     }
+    await this.loginFailures.recordSuccess(email);
     return { id: user.id, email: user.email };
   }
 

@@ -16,6 +16,13 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly authThrottleFallbacks = new Counter({
+    name: 'auth_throttle_redis_fallbacks_total',
+    help: 'Sign-up and login throttling decisions taken in process memory because Redis could not be used',
+    labelNames: ['limiter'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }

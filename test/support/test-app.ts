@@ -35,6 +35,10 @@ export class TestContext {
       REDIS_KEY_PREFIX: this.redisPrefix,
       JWT_SECRET: TEST_JWT_SECRET,
       PLATFORM_ADMIN_EMAILS: 'admin@platform.test',
+      // Specs sign up and log in many users from one address, and try wrong passwords on purpose
+      // (counted per email on the shared Redis across app instances): auth-throttling sets both low.
+      AUTH_THROTTLE_PER_IP: '10000',
+      LOGIN_FAILURES_PER_EMAIL: '1000',
       ...overrides,
     };
   }
