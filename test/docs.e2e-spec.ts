@@ -1,0 +1,56 @@
+import { NestExpressApplication } from '@nestjs/platform-express';
+import request from 'supertest';
+import { TestContext } from './support/test-app';
+
+describe('Swagger', () => {
+  let ctx: TestContext;
+  let app: NestExpressApplication;
+
+  beforeAll(async () => {
+    ctx = await TestContext.create();
+    app = await ctx.startApp();
+  });
+  afterAll(() => ctx.close());
+
+  it('serves the UI at /docs and describes every route of the contract at /docs-json', async () => {
+    await request(app.getHttpServer()).get('/docs').expect(200).expect('Content-Type', /html/);
+    const { body } = await request(app.getHttpServer()).get('/docs-json').expect(200);
+    expect(Object.keys(body.components.securitySchemes).sort()).toEqual(['api-key', 'jwt']);
+    const routes = Object.entries(body.paths as Record<string, Record<string, unknown>>).flatMap(
+      ([path, ops]) => Object.keys(ops).map((method) => `${method.toUpperCase()} ${path}`),
+    );
+    expect(routes).toEqual(
+      expect.arrayContaining([
+        'GET /health',
+        'GET /health/ready',
+        'POST /auth/signup',
+        'POST /auth/login',
+        'GET /auth/me',
+        'POST /orgs',
+        'GET /orgs',
+        'GET /orgs/{orgId}',
+        'GET /orgs/{orgId}/members',
+        'POST /orgs/{orgId}/members',
+        'PATCH /orgs/{orgId}/members/{userId}',
+        'DELETE /orgs/{orgId}/members/{userId}',
+        'POST /orgs/{orgId}/api-keys',
+        'GET /orgs/{orgId}/api-keys',
+        'DELETE /orgs/{orgId}/api-keys/{keyId}',
+        'POST /orgs/{orgId}/api-keys/{keyId}/rotate',
+        'GET /orgs/{orgId}/audit-events',
+        'GET /v1/ping',
+        'POST /v1/verify',
+        'POST /v1/events',
+        'GET /admin/meters',
+        'POST /admin/meters',
+        'GET /admin/plans',
+        'POST /admin/plans',
+        'PUT /admin/plans/{code}',
+        'GET /plans',
+        'PUT /orgs/{orgId}/plan',
+      ]),
+    );
+    expect(body.components.schemas.SignupDto.required).toEqual(['email', 'password']);
+    expect(body.paths['/v1/ping'].get.security).toEqual([{ 'api-key': [] }]);
+  });
+});
