@@ -33,6 +33,24 @@ const DEFAULT_CODES: Partial<Record<number, string>> = {
 };
 
 /**
+ * What of an unexpected error may be logged: its class, message, driver code and stack. Not the
+ * whole object: a TypeORM QueryFailedError carries the query's parameters (password hashes, key
+ * hashes) and the driver's `detail` (the conflicting values).
+ */
+export function loggableError(error: unknown): Record<string, unknown> {
+  if (!(error instanceof Error)) return { type: typeof error };
+  const code =
+    (error as { code?: unknown; driverError?: { code?: unknown } }).driverError?.code ??
+    (error as { code?: unknown }).code;
+  return {
+    type: error.constructor.name,
+    message: error.message,
+    ...(code !== undefined ? { code } : {}),
+    stack: error.stack,
+  };
+}
+
+/**
  * The single place where errors become HTTP answers. Everything that is not a deliberate
  * HttpException is a 500 whose details (stack, SQL, driver text) stay in the log.
  */
@@ -47,7 +65,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const body = this.toBody(exception);
     if (body.statusCode >= 500 && !(exception instanceof HttpException)) {
       this.logger.error(
-        { err: exception, method: request.method, url: request.originalUrl },
+        { err: loggableError(exception), method: request.method, url: request.originalUrl },
         'Unhandled error',
       );
     }
