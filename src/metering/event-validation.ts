@@ -131,7 +131,8 @@ function validateEvent(
       id: id as string,
       meter: meter!,
       time: new Date(at),
-      subject: typeof subject === 'string' ? subject : null,
+      // An empty subject is no subject (rollups and reports cannot tell them apart).
+      subject: typeof subject === 'string' && subject !== '' ? subject : null,
       data: payload,
       value,
       groupValues,

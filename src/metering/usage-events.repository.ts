@@ -18,6 +18,15 @@ export interface EventRow {
   groupValues: Record<string, string>;
 }
 
+/** `[start, end)` of a `YYYY-MM` period, as ISO-8601 UTC (computed here, not in the session's time zone). */
+export function periodBounds(period: string): [string, string] {
+  const [year, month] = period.split('-').map(Number);
+  return [
+    new Date(Date.UTC(year, month - 1, 1)).toISOString(),
+    new Date(Date.UTC(year, month, 1)).toISOString(),
+  ];
+}
+
 export const NIL_UUID = '00000000-0000-0000-0000-000000000000';
 
 /**
@@ -47,11 +56,11 @@ events AS (
 rollups AS (
   INSERT INTO usage_rollups AS r (org_id, meter, hour, subject, api_key_id, group_key, group_values,
                                   count, sum, min, max, latest_value, latest_time)
-  SELECT org_id, meter, date_trunc('hour', time), COALESCE(subject, ''), COALESCE(api_key_id, '${NIL_UUID}'),
+  SELECT org_id, meter, date_trunc('hour', time, 'UTC'), COALESCE(subject, ''), COALESCE(api_key_id, '${NIL_UUID}'),
          group_key, (array_agg(group_values))[1], count(*), COALESCE(sum(value::numeric), 0), min(value), max(value),
          (array_agg(value ORDER BY time DESC))[1], max(time)
     FROM fresh
-   GROUP BY org_id, meter, date_trunc('hour', time), COALESCE(subject, ''), COALESCE(api_key_id, '${NIL_UUID}'), group_key
+   GROUP BY org_id, meter, date_trunc('hour', time, 'UTC'), COALESCE(subject, ''), COALESCE(api_key_id, '${NIL_UUID}'), group_key
    ORDER BY 1, 2, 3, 4, 5, 6
   ON CONFLICT (org_id, meter, hour, subject, api_key_id, group_key) DO UPDATE SET
     count = r.count + excluded.count,
@@ -99,8 +108,8 @@ export class UsageEventsRepository {
     const [row] = await (manager ?? this.dataSource).query(
       `SELECT COALESCE(${aggregation === 'count' ? 'sum(count)' : 'sum(sum)'}, 0)::float8 AS used
          FROM usage_rollups
-        WHERE org_id = $1 AND meter = $2 AND hour >= $3::timestamptz AND hour < ($3::timestamptz + interval '1 month')`,
-      [requireOrgId(orgId), meter, `${period}-01T00:00:00Z`],
+        WHERE org_id = $1 AND meter = $2 AND hour >= $3 AND hour < $4`,
+      [requireOrgId(orgId), meter, ...periodBounds(period)],
     );
     return Number(row.used);
   }

@@ -22,6 +22,8 @@ export function createRedisClient(url: string, keyPrefix: string): Redis {
     maxRetriesPerRequest: 0,
     retryStrategy: (attempt) => Math.min(attempt * 100, 1_000),
     lazyConnect: true,
+    // Commands issued in the same tick (concurrent requests) share one write to the socket.
+    enableAutoPipelining: true,
   });
 }
 

@@ -8,6 +8,9 @@ import { createPartitionSql, partitionsAround } from '../../metering/usage-parti
  * Postgres cannot enforce a unique key across partitions unless it holds the partition key, and
  * the same event id may come back with another time: ids are therefore claimed in their own
  * table, `usage_event_ids`, whose primary key is the idempotency rule.
+ *
+ * No foreign keys on the usage tables: the org id always comes from a verified API key, orgs are
+ * never deleted by the API, and a per-row key check costs about an eighth of the ingestion time.
  */
 export class UsageMetering1764400000000 implements MigrationInterface {
   name = 'UsageMetering1764400000000';
@@ -15,7 +18,7 @@ export class UsageMetering1764400000000 implements MigrationInterface {
   async up(q: QueryRunner): Promise<void> {
     await q.query(`
       CREATE TABLE usage_event_ids (
-        org_id uuid NOT NULL REFERENCES orgs (id) ON DELETE CASCADE,
+        org_id uuid NOT NULL,
         event_id text NOT NULL,
         PRIMARY KEY (org_id, event_id)
       )`);
@@ -43,7 +46,7 @@ export class UsageMetering1764400000000 implements MigrationInterface {
     // subject is stored as the nil UUID / '' for the same reason.
     await q.query(`
       CREATE TABLE usage_rollups (
-        org_id uuid NOT NULL REFERENCES orgs (id) ON DELETE CASCADE,
+        org_id uuid NOT NULL,
         meter text NOT NULL,
         hour timestamptz NOT NULL,
         subject text NOT NULL DEFAULT '',

@@ -1,0 +1,127 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsIn, IsOptional, IsString, Matches, MaxLength, ValidateBy } from 'class-validator';
+import { ENFORCEMENTS, Enforcement, METER_SLUG } from '../../catalogue/catalogue.types';
+import { INSTANT_RULE, parseInstant, PERIOD, USAGE_WINDOWS, UsageWindow } from '../usage-bounds';
+
+/** A `from`/`to` query parameter: see INSTANT_RULE. */
+const IsInstant = () =>
+  ValidateBy({
+    name: 'isInstant',
+    validator: {
+      validate: (value: unknown) => typeof value === 'string' && parseInstant(value) !== null,
+      defaultMessage: (args) => `${args?.property} must be ${INSTANT_RULE}`,
+    },
+  });
+
+const RANGE_NOTE = '`to` must be after `from` and at most one calendar year later.';
+
+export class UsageRangeQueryDto {
+  @ApiProperty({
+    format: 'date-time',
+    example: '2026-05-01T00:00:00Z',
+    description: `Start (inclusive): ${INSTANT_RULE}. ${RANGE_NOTE}`,
+  })
+  @IsInstant()
+  from: string;
+
+  @ApiProperty({
+    format: 'date-time',
+    example: '2026-06-01T00:00:00Z',
+    description: `End (exclusive): ${INSTANT_RULE}.`,
+  })
+  @IsInstant()
+  to: string;
+}
+
+export class UsageQueryDto extends UsageRangeQueryDto {
+  @ApiProperty({ example: 'api_calls', description: 'A meter slug' })
+  @IsString()
+  @Matches(METER_SLUG, { message: 'meter must be a meter slug' })
+  meter: string;
+
+  @ApiPropertyOptional({
+    enum: USAGE_WINDOWS,
+    default: 'day',
+    description: 'UTC calendar hours, days or months',
+  })
+  @IsOptional()
+  @IsIn(USAGE_WINDOWS)
+  window: UsageWindow = 'day';
+
+  @ApiPropertyOptional({
+    example: 'apiKeyId',
+    description:
+      "`apiKeyId`, `subject`, or one of the meter's `groupBy` keys (a key named like the first two means them)",
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  groupBy?: string;
+}
+
+export class UsageSummaryQueryDto {
+  @ApiPropertyOptional({
+    pattern: '^\\d{4}-\\d{2}$',
+    example: '2026-05',
+    description: 'A billing period (UTC calendar month). Default: the current one',
+  })
+  @IsOptional()
+  @Matches(PERIOD, { message: 'period must be a month written YYYY-MM (years 1970 to 9999)' })
+  period?: string;
+}
+
+export class UsageWindowDto {
+  @ApiProperty({ format: 'date-time' }) windowStart: string;
+  @ApiProperty({ format: 'date-time', description: 'Exclusive' }) windowEnd: string;
+  @ApiProperty({ description: "The meter's aggregation over the window" }) value: number;
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: { type: 'string', nullable: true },
+    example: { apiKeyId: '6f1c2b1e-8a4e-4a57-9a53-3c3a2e0c1d11' },
+    description: 'With `groupBy`: the group, `{<groupBy>: value}` (null for events without one)',
+  })
+  groupBy?: Record<string, string | null>;
+}
+
+export class UsageResponseDto {
+  @ApiProperty({ example: 'api_calls' }) meter: string;
+  @ApiProperty({ enum: USAGE_WINDOWS }) window: UsageWindow;
+  @ApiProperty({
+    type: [UsageWindowDto],
+    description: 'Ordered by windowStart, then group; windows without usage are left out',
+  })
+  data: UsageWindowDto[];
+}
+
+export class UsageSummaryLineDto {
+  @ApiProperty({ example: 'api_calls' }) meter: string;
+  @ApiProperty({ description: "The meter's aggregation over the period; 0 when unused" })
+  value: number;
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    description: "Units included per period by the org's plan; null for a meter it does not list",
+  })
+  included: number | null;
+  @ApiProperty({ type: Number, nullable: true, description: 'max(0, included - value)' })
+  remaining: number | null;
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    example: 42.5,
+    description:
+      'value / included × 100, rounded to 2 decimals (over 100 past a soft quota); null when the plan does not list the meter or includes 0 units',
+  })
+  percentUsed: number | null;
+  @ApiProperty({ enum: ENFORCEMENTS, nullable: true }) enforcement: Enforcement | null;
+}
+
+export class UsageSummaryDto {
+  @ApiProperty({ example: '2026-05' }) period: string;
+  @ApiProperty({
+    type: [UsageSummaryLineDto],
+    description:
+      "The plan's meters first (in the plan's order), then every other meter used in the period (by slug)",
+  })
+  data: UsageSummaryLineDto[];
+}

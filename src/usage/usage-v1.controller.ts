@@ -1,0 +1,29 @@
+import { Controller, Get, Query } from '@nestjs/common';
+import { ApiBadRequestResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { CurrentApiKey } from '../api-keys/api-key.guard';
+import { VerifiedApiKey } from '../api-keys/api-key-verifier.service';
+import { ApiKeyAuth } from '../rate-limit/api-key-auth.decorator';
+import { UsageSummaryDto, UsageSummaryQueryDto } from './dto/usage.dto';
+import { SUMMARY_DESCRIPTION } from './usage.controller';
+import { UsageService } from './usage.service';
+
+@ApiTags('v1')
+@Controller('v1/usage')
+export class UsageV1Controller {
+  constructor(private readonly usage: UsageService) {}
+
+  @Get('summary')
+  @ApiKeyAuth('usage:read')
+  @ApiOperation({
+    summary: "Usage of every meter in a billing period, for the key's org (scope `usage:read`)",
+    description: `The same as GET /orgs/{orgId}/usage/summary. ${SUMMARY_DESCRIPTION}`,
+  })
+  @ApiOkResponse({ type: UsageSummaryDto })
+  @ApiBadRequestResponse({ description: '`validation_failed`: period is not YYYY-MM' })
+  summary(
+    @CurrentApiKey() key: VerifiedApiKey,
+    @Query() query: UsageSummaryQueryDto,
+  ): Promise<UsageSummaryDto> {
+    return this.usage.summary(key.orgId, query.period);
+  }
+}

@@ -1,0 +1,223 @@
+import { BadRequestException, Injectable } from '@nestjs/common';
+import { Readable } from 'node:stream';
+import { Meter } from '../catalogue/catalogue.types';
+import { PlansService } from '../catalogue/plans.service';
+import { CatalogueCache } from '../metering/catalogue-cache';
+import { EVENT_CSV_HEADER, eventCsvRow } from './csv';
+import {
+  UsageQueryDto,
+  UsageRangeQueryDto,
+  UsageResponseDto,
+  UsageSummaryDto,
+  UsageSummaryLineDto,
+} from './dto/usage.dto';
+import { pullStream } from './pull-stream';
+import {
+  clippedWindow,
+  currentPeriod,
+  exportFilename,
+  hourRange,
+  nextWindow,
+  parseInstant,
+  percentUsed,
+  periodStart,
+  rangeProblems,
+} from './usage-bounds';
+import { PeriodTotalsRow, UsageGrouping, UsageRepository, WindowRow } from './usage.repository';
+
+/** Rows fetched from the export cursor per round trip. */
+const EXPORT_BATCH_ROWS = 1_000;
+
+/** bigint and numeric arrive as strings: the contract wants JSON numbers. */
+export const toNumber = (value: string | number | null | undefined): number =>
+  value === null || value === undefined ? 0 : Number(value);
+
+/** A meter's value over a period, from its rollup totals (unique_count is counted apart). */
+export function periodValue(meter: Meter, totals: PeriodTotalsRow | undefined): number {
+  if (!totals) return 0;
+  switch (meter.aggregation) {
+    case 'count':
+      return toNumber(totals.count);
+    case 'sum':
+      return toNumber(totals.sum);
+    case 'min':
+      return toNumber(totals.min);
+    case 'max':
+      return toNumber(totals.max);
+    case 'avg':
+      return toNumber(totals.avg);
+    case 'latest':
+      return toNumber(totals.latest);
+    case 'unique_count':
+      return 0;
+  }
+}
+
+const validationFailed = (message: string[]) =>
+  new BadRequestException({ code: 'validation_failed', message });
+
+/** `from` and `to` as instants, once the range is known to be valid. */
+function checkedRange(query: UsageRangeQueryDto): { from: Date; to: Date } {
+  // The DTO has checked both are instants.
+  const from = parseInstant(query.from)!;
+  const to = parseInstant(query.to)!;
+  const problems = rangeProblems(from, to);
+  if (problems.length) throw validationFailed(problems);
+  return { from, to };
+}
+
+export interface CsvExport {
+  filename: string;
+  body: Readable;
+}
+
+/** Usage reports: windows, the period summary and the raw export. */
+@Injectable()
+export class UsageService {
+  constructor(
+    private readonly usage: UsageRepository,
+    private readonly catalogue: CatalogueCache,
+    private readonly plans: PlansService,
+  ) {}
+
+  async windows(orgId: string, query: UsageQueryDto): Promise<UsageResponseDto> {
+    const { from, to } = checkedRange(query);
+    // The rollups are hourly: whole hours are all they can answer for.
+    const range = hourRange(from, to);
+    const meter = (await this.catalogue.meterMap()).get(query.meter);
+    if (!meter) {
+      throw new BadRequestException({
+        code: 'unknown_meter',
+        message: [`meter: there is no meter "${query.meter}"`],
+      });
+    }
+    const grouping = this.grouping(meter, query.groupBy);
+    const windowQuery = { meter: meter.slug, window: query.window, grouping, ...range };
+    const rows: WindowRow[] =
+      meter.aggregation === 'unique_count'
+        ? await this.usage.uniqueWindows(orgId, meter.valueProperty!, windowQuery)
+        : await this.usage.rollupWindows(orgId, meter.aggregation, windowQuery);
+    return {
+      meter: meter.slug,
+      window: query.window,
+      data: rows.map((row) => {
+        const { windowStart, windowEnd } = clippedWindow(row.windowStart, query.window, range);
+        return {
+          windowStart: windowStart.toISOString(),
+          windowEnd: windowEnd.toISOString(),
+          value: toNumber(row.value),
+          ...(query.groupBy !== undefined ? { groupBy: { [query.groupBy]: row.group } } : {}),
+        };
+      }),
+    };
+  }
+
+  private grouping(meter: Meter, groupBy: string | undefined): UsageGrouping {
+    if (groupBy === undefined) return null;
+    if (groupBy === 'apiKeyId' || groupBy === 'subject') return { by: groupBy };
+    if (meter.groupBy.includes(groupBy)) return { by: 'data', key: groupBy };
+    const keys = ['apiKeyId', 'subject', ...meter.groupBy].join(', ');
+    throw validationFailed([`groupBy must be one of: ${keys}`]);
+  }
+
+  /**
+   * One line per meter the org's plan lists (0 when unused), then one per other meter used in
+   * the period. Reads the rollups in one query, plus one over raw events for unique_count meters.
+   */
+  async summary(orgId: string, period = currentPeriod(new Date())): Promise<UsageSummaryDto> {
+    const from = new Date(periodStart(period));
+    const to = nextWindow(from, 'month');
+    // Meters are never deleted, so the catalogue names every meter with usage, except one created
+    // in the last few seconds (the cache's TTL) that another instance already ingests for.
+    const meters = await this.catalogue.meterMap();
+    const all = [...meters.values()];
+    const [plan, totals, uniques] = await Promise.all([
+      this.plans.findPlanForOrg(orgId),
+      this.usage.periodTotals(
+        orgId,
+        all.map((m) => m.slug),
+        all.filter((m) => m.aggregation === 'latest').map((m) => m.slug),
+        from,
+        to,
+      ),
+      this.usage.periodUniqueCounts(
+        orgId,
+        all
+          .filter((m) => m.aggregation === 'unique_count' && m.valueProperty)
+          .map((m) => ({ slug: m.slug, property: m.valueProperty! })),
+        from,
+        to,
+      ),
+    ]);
+    const totalsByMeter = new Map(totals.map((t) => [t.meter, t]));
+    const uniqueByMeter = new Map(uniques.map((u) => [u.meter, toNumber(u.value)]));
+    const valueOf = (slug: string): number => {
+      const meter = meters.get(slug);
+      if (!meter) return 0;
+      return meter.aggregation === 'unique_count'
+        ? (uniqueByMeter.get(slug) ?? 0)
+        : periodValue(meter, totalsByMeter.get(slug));
+    };
+
+    const planned = plan?.meters ?? [];
+    const plannedSlugs = new Set(planned.map((m) => m.meter));
+    const data: UsageSummaryLineDto[] = planned.map((line) => {
+      const value = valueOf(line.meter);
+      return {
+        meter: line.meter,
+        value,
+        included: line.included,
+        remaining: Math.max(0, line.included - value),
+        percentUsed: percentUsed(value, line.included),
+        enforcement: line.enforcement,
+      };
+    });
+    const unplanned = totals
+      .map((t) => t.meter)
+      .filter((slug) => !plannedSlugs.has(slug))
+      .sort();
+    for (const slug of unplanned) {
+      data.push({
+        meter: slug,
+        value: valueOf(slug),
+        included: null,
+        remaining: null,
+        percentUsed: null,
+        enforcement: null,
+      });
+    }
+    return { period, data };
+  }
+
+  /**
+   * The org's events in `[from, to)` as CSV, read from a server-side cursor batch by batch as
+   * the client takes them. The first batch is read before answering, so that a database failure
+   * is still a proper error response; the cursor's connection is released when the stream ends,
+   * fails or the client goes away.
+   */
+  async exportCsv(orgId: string, query: UsageRangeQueryDto): Promise<CsvExport> {
+    const { from, to } = checkedRange(query);
+    const cursor = await this.usage.openEventCursor(orgId, from, to);
+    let first: string;
+    try {
+      first = EVENT_CSV_HEADER + (await cursor.read(EXPORT_BATCH_ROWS)).map(eventCsvRow).join('');
+    } catch (error) {
+      await cursor.close();
+      throw error;
+    }
+    let pending: string | null = first;
+    const body = pullStream(
+      async () => {
+        if (pending !== null) {
+          const chunk = pending;
+          pending = null;
+          return chunk;
+        }
+        const rows = await cursor.read(EXPORT_BATCH_ROWS);
+        return rows.length ? rows.map(eventCsvRow).join('') : null;
+      },
+      () => cursor.close(),
+    );
+    return { filename: exportFilename(orgId, from, to), body };
+  }
+}
