@@ -151,6 +151,28 @@ describe('rate limits', () => {
       expect(statuses.filter((s) => s === 200)).toHaveLength(9);
     });
 
+    it('keeps every key of one decision under the org hash tag (one Redis Cluster slot)', async () => {
+      const { id, key } = await createKey();
+      await http().get('/v1/ping').set('X-API-Key', key).expect(200);
+      const redis = new Redis(process.env.REDIS_URL!);
+      try {
+        const keys = (await redis.keys(`${ctx.redisPrefix}{org:${orgId}}*`)).map((k) =>
+          k.slice(ctx.redisPrefix.length),
+        );
+        // The rate bucket of the key and the hard-quota counter of api_calls (plan free) this month.
+        expect(keys).toEqual(
+          expect.arrayContaining([
+            `{org:${orgId}}:rl:${id}`,
+            expect.stringMatching(new RegExp(`^\\{org:${orgId}\\}:q:api_calls:\\d{4}-\\d{2}$`)),
+          ]),
+        );
+        const tags = new Set(keys.map((k) => /^\{[^}]+\}/.exec(k)?.[0]));
+        expect([...tags]).toEqual([`{org:${orgId}}`]);
+      } finally {
+        redis.disconnect();
+      }
+    });
+
     describe('when Redis goes away', () => {
       let redis: DisposableRedis;
       beforeAll(async () => {
