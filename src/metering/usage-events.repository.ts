@@ -30,8 +30,9 @@ export function periodBounds(period: string): [string, string] {
 export const NIL_UUID = '00000000-0000-0000-0000-000000000000';
 
 /**
- * Claims the ids, inserts the events whose id was free and adds them to the hourly rollups, in
- * one statement (so one transaction): reports read rollups and can never disagree with events.
+ * Claims the ids, inserts the events whose id was free and adds them to the hourly rollups and
+ * the monthly totals, in one statement (so one transaction): reports read those and can never
+ * disagree with the events.
  * Rollup rows are upserted in key order, so concurrent writers lock them in the same order.
  */
 const INSERT_EVENTS_SQL = `
@@ -70,6 +71,22 @@ rollups AS (
     latest_value = CASE WHEN r.latest_time IS NULL OR excluded.latest_time >= r.latest_time
                         THEN excluded.latest_value ELSE r.latest_value END,
     latest_time = GREATEST(r.latest_time, excluded.latest_time)
+),
+totals AS (
+  INSERT INTO usage_period_totals AS t (org_id, period, meter, count, sum, min, max, latest_value, latest_time)
+  SELECT org_id, date_trunc('month', time, 'UTC'), meter, count(*), COALESCE(sum(value::numeric), 0),
+         min(value), max(value), (array_agg(value ORDER BY time DESC))[1], max(time)
+    FROM fresh
+   GROUP BY org_id, date_trunc('month', time, 'UTC'), meter
+   ORDER BY 1, 2, 3
+  ON CONFLICT (org_id, period, meter) DO UPDATE SET
+    count = t.count + excluded.count,
+    sum = t.sum + excluded.sum,
+    min = LEAST(t.min, excluded.min),
+    max = GREATEST(t.max, excluded.max),
+    latest_value = CASE WHEN t.latest_time IS NULL OR excluded.latest_time >= t.latest_time
+                        THEN excluded.latest_value ELSE t.latest_value END,
+    latest_time = GREATEST(t.latest_time, excluded.latest_time)
 )
 SELECT org_id AS "orgId", event_id AS "eventId" FROM claimed`;
 
@@ -97,7 +114,7 @@ export class UsageEventsRepository {
     ]);
   }
 
-  /** Units of a count or sum meter used in a period, from the rollups (committed usage only). */
+  /** Units of a count or sum meter used in a period, from the monthly totals (committed usage only). */
   async usedInPeriod(
     orgId: string,
     meter: string,
@@ -107,9 +124,9 @@ export class UsageEventsRepository {
   ): Promise<number> {
     const [row] = await (manager ?? this.dataSource).query(
       `SELECT COALESCE(${aggregation === 'count' ? 'sum(count)' : 'sum(sum)'}, 0)::float8 AS used
-         FROM usage_rollups
-        WHERE org_id = $1 AND meter = $2 AND hour >= $3 AND hour < $4`,
-      [requireOrgId(orgId), meter, ...periodBounds(period)],
+         FROM usage_period_totals
+        WHERE org_id = $1 AND meter = $2 AND period = $3`,
+      [requireOrgId(orgId), meter, periodBounds(period)[0]],
     );
     return Number(row.used);
   }

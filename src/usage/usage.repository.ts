@@ -184,23 +184,13 @@ export class UsageRepository {
    * meters lets Postgres walk the primary key (org, meter, hour) straight to the period for each;
    * `latest` is only computed for `latestMeters` (it sorts).
    */
-  periodTotals(
-    orgId: string,
-    meters: string[],
-    latestMeters: string[],
-    from: Date,
-    to: Date,
-  ): Promise<PeriodTotalsRow[]> {
+  /** Every meter's aggregates over one calendar month, from the monthly totals (one row per meter). */
+  periodTotals(orgId: string, periodStart: Date): Promise<PeriodTotalsRow[]> {
     return this.dataSource.query(
-      `SELECT meter, sum(count) AS count, sum(sum) AS sum, min(min) AS min, max(max) AS max,
-              sum(sum) / NULLIF(sum(count), 0) AS avg,
-              (array_agg(latest_value ORDER BY latest_time DESC)
-                 FILTER (WHERE meter = ANY($5::text[])))[1] AS latest
-         FROM usage_rollups
-        WHERE org_id = $1 AND meter = ANY($2::text[])
-          AND hour >= $3::timestamptz AND hour < $4::timestamptz
-        GROUP BY meter`,
-      [requireOrgId(orgId), meters, from.toISOString(), to.toISOString(), latestMeters],
+      `SELECT meter, count, sum, min, max, sum / NULLIF(count, 0) AS avg, latest_value AS latest
+         FROM usage_period_totals
+        WHERE org_id = $1 AND period = $2`,
+      [requireOrgId(orgId), periodStart.toISOString()],
     );
   }
 

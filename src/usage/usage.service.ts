@@ -122,7 +122,7 @@ export class UsageService {
 
   /**
    * One line per meter the org's plan lists (0 when unused), then one per other meter used in
-   * the period. Reads the rollups in one query, plus one over raw events for unique_count meters.
+   * the period. Reads the monthly totals (one row per meter), plus raw events for unique_count meters.
    */
   async summary(orgId: string, period = currentPeriod(new Date())): Promise<UsageSummaryDto> {
     const from = new Date(periodStart(period));
@@ -133,13 +133,7 @@ export class UsageService {
     const all = [...meters.values()];
     const [plan, totals, uniques] = await Promise.all([
       this.plans.findPlanForOrg(orgId),
-      this.usage.periodTotals(
-        orgId,
-        all.map((m) => m.slug),
-        all.filter((m) => m.aggregation === 'latest').map((m) => m.slug),
-        from,
-        to,
-      ),
+      this.usage.periodTotals(orgId, from),
       this.usage.periodUniqueCounts(
         orgId,
         all

@@ -61,9 +61,26 @@ export class UsageMetering1764400000000 implements MigrationInterface {
         latest_time timestamptz,
         PRIMARY KEY (org_id, meter, hour, subject, api_key_id, group_key)
       )`);
+
+    // The same aggregates per calendar month (UTC): what the period summary reads, one row per
+    // meter, however many events the month holds.
+    await q.query(`
+      CREATE TABLE usage_period_totals (
+        org_id uuid NOT NULL,
+        period timestamptz NOT NULL,
+        meter text NOT NULL,
+        count bigint NOT NULL,
+        sum numeric NOT NULL DEFAULT 0,
+        min double precision,
+        max double precision,
+        latest_value double precision,
+        latest_time timestamptz,
+        PRIMARY KEY (org_id, period, meter)
+      )`);
   }
 
   async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP TABLE usage_period_totals`);
     await q.query(`DROP TABLE usage_rollups`);
     await q.query(`DROP TABLE usage_events`);
     await q.query(`DROP TABLE usage_event_ids`);
