@@ -149,7 +149,10 @@ describe('UsageService', () => {
     // One read of the monthly totals, for the org and the month asked for.
     expect(calls.totals).toHaveLength(1);
     const [[orgId, periodStart]] = calls.totals;
-    expect([orgId, (periodStart as Date).toISOString()]).toEqual(['org-1', '2026-05-01T00:00:00.000Z']);
+    expect([orgId, (periodStart as Date).toISOString()]).toEqual([
+      'org-1',
+      '2026-05-01T00:00:00.000Z',
+    ]);
   });
 
   it('rounds the range to whole hours and maps groupBy to its source', async () => {
