@@ -151,6 +151,19 @@ describe('rate limits', () => {
       expect(statuses.filter((s) => s === 200)).toHaveLength(9);
     });
 
+    it('reloads the limiter script when Redis has lost it (NOSCRIPT)', async () => {
+      const { key } = await createKey({ rateLimit: { limit: 2, periodSeconds: 60 } });
+      await http().get('/v1/ping').set('X-API-Key', key).expect(200);
+      const redis = new Redis(process.env.REDIS_URL!);
+      try {
+        await redis.script('FLUSH');
+      } finally {
+        redis.disconnect();
+      }
+      await http().get('/v1/ping').set('X-API-Key', key).expect(200);
+      await http().get('/v1/ping').set('X-API-Key', key).expect(429);
+    });
+
     it('keeps every key of one decision under the org hash tag (one Redis Cluster slot)', async () => {
       const { id, key } = await createKey();
       await http().get('/v1/ping').set('X-API-Key', key).expect(200);
