@@ -17,13 +17,12 @@ import {
   ApiNotFoundResponse,
   ApiParam,
 } from '@nestjs/swagger';
+import { isUUID } from 'class-validator';
 import { AuthenticatedRequest } from '../common/auth.decorators';
 import { hasRole, OrgRole } from './org-roles';
 import { Membership, OrgsRepository } from './orgs.repository';
 
 const MINIMUM_ROLE = 'orgs:minimum-role';
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 interface OrgRequest extends AuthenticatedRequest {
   membership?: Membership;
 }
@@ -54,7 +53,7 @@ export class OrgRoleGuard implements CanActivate {
         'OrgRoleGuard needs @Roles(), a JWT user and an :orgId parameter',
       );
     }
-    if (!UUID.test(orgId)) throw orgNotFound();
+    if (!isUUID(orgId)) throw orgNotFound();
     const membership = await this.orgs.findMembership(orgId, request.user.id);
     if (!membership) throw orgNotFound();
     if (!hasRole(membership.role, minimum)) {

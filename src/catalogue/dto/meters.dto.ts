@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, PickType } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -25,50 +25,6 @@ const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? val
 export const MAX_GROUP_BY = 16;
 
 const DATA_KEY_RULE = 'letters, digits and underscores, not starting with a digit, at most 64';
-
-export class UpdateMeterDto {
-  @ApiProperty({ minLength: 1, maxLength: 100, example: 'Tokens' })
-  @Transform(trim)
-  @IsString()
-  @Length(1, 100)
-  name: string;
-
-  @ApiPropertyOptional({
-    type: [String],
-    maxItems: MAX_GROUP_BY,
-    example: ['model'],
-    description: 'Keys of the event `data` that usage may be grouped by. Default: none',
-  })
-  @IsOptional()
-  @IsArray()
-  @ArrayMaxSize(MAX_GROUP_BY)
-  @ArrayUnique()
-  @IsString({ each: true })
-  @Matches(DATA_KEY, { each: true, message: `each value in groupBy must be ${DATA_KEY_RULE}` })
-  groupBy?: string[];
-
-  @ApiPropertyOptional({ description: 'Cannot change: if sent, must equal the current slug' })
-  @IsOptional()
-  @IsString()
-  slug?: string;
-
-  @ApiPropertyOptional({
-    enum: METER_AGGREGATIONS,
-    description: 'Cannot change: if sent, must equal the current aggregation',
-  })
-  @IsOptional()
-  @IsString()
-  aggregation?: string;
-
-  @ApiPropertyOptional({
-    type: String,
-    nullable: true,
-    description: 'Cannot change: if sent, must equal the current value property',
-  })
-  @IsOptional()
-  @IsString()
-  valueProperty?: string | null;
-}
 
 export class CreateMeterDto {
   @ApiProperty({ pattern: METER_SLUG.source, example: 'tokens' })
@@ -123,6 +79,31 @@ export class CreateMeterDto {
   @IsString({ each: true })
   @Matches(DATA_KEY, { each: true, message: `each value in groupBy must be ${DATA_KEY_RULE}` })
   groupBy?: string[];
+}
+
+/** PUT replaces `name` and `groupBy`; the other fields may be sent back unchanged only. */
+export class UpdateMeterDto extends PickType(CreateMeterDto, ['name', 'groupBy'] as const) {
+  @ApiPropertyOptional({ description: 'Cannot change: if sent, must equal the current slug' })
+  @IsOptional()
+  @IsString()
+  slug?: string;
+
+  @ApiPropertyOptional({
+    enum: METER_AGGREGATIONS,
+    description: 'Cannot change: if sent, must equal the current aggregation',
+  })
+  @IsOptional()
+  @IsString()
+  aggregation?: string;
+
+  @ApiPropertyOptional({
+    type: String,
+    nullable: true,
+    description: 'Cannot change: if sent, must equal the current value property',
+  })
+  @IsOptional()
+  @IsString()
+  valueProperty?: string | null;
 }
 
 export class MeterDto {
