@@ -1,20 +1,12 @@
-import { NestExpressApplication } from '@nestjs/platform-express';
-import request from 'supertest';
-import { TestContext } from './support/test-app';
+import { api } from './support/http';
+import { setupTestContext } from './support/test-app';
 
 describe('Swagger', () => {
-  let ctx: TestContext;
-  let app: NestExpressApplication;
-
-  beforeAll(async () => {
-    ctx = await TestContext.create();
-    app = await ctx.startApp();
-  });
-  afterAll(() => ctx.close());
+  const e2e = setupTestContext();
 
   it('serves the UI at /docs and describes every route of the contract at /docs-json', async () => {
-    await request(app.getHttpServer()).get('/docs').expect(200).expect('Content-Type', /html/);
-    const { body } = await request(app.getHttpServer()).get('/docs-json').expect(200);
+    await api(e2e.app).get('/docs').expect(200).expect('Content-Type', /html/);
+    const { body } = await api(e2e.app).get('/docs-json').expect(200);
     expect(Object.keys(body.components.securitySchemes).sort()).toEqual(['api-key', 'jwt']);
     const routes = Object.entries(body.paths as Record<string, Record<string, unknown>>).flatMap(
       ([path, ops]) => Object.keys(ops).map((method) => `${method.toUpperCase()} ${path}`),

@@ -1,33 +1,25 @@
-import { NestExpressApplication } from '@nestjs/platform-express';
-import request from 'supertest';
-import { TestContext } from './support/test-app';
+import { api } from './support/http';
+import { setupTestContext } from './support/test-app';
 
 describe('health', () => {
-  let ctx: TestContext;
-  let app: NestExpressApplication;
-
-  beforeAll(async () => {
-    ctx = await TestContext.create();
-    app = await ctx.startApp();
-  });
-  afterAll(() => ctx.close());
+  const e2e = setupTestContext();
 
   it('GET /health answers 200 {status: ok} without auth', async () => {
-    const res = await request(app.getHttpServer()).get('/health').expect(200);
+    const res = await api(e2e.app).get('/health').expect(200);
     expect(res.body).toEqual({ status: 'ok' });
     expect(res.headers['x-request-id']).toBeDefined();
   });
 
   it('GET /health/ready names each dependency as up', async () => {
-    const res = await request(app.getHttpServer()).get('/health/ready').expect(200);
+    const res = await api(e2e.app).get('/health/ready').expect(200);
     expect(res.body.status).toBe('ok');
     expect(res.body.details.postgres).toEqual({ status: 'up' });
     if (process.env.REDIS_URL) expect(res.body.details.redis).toEqual({ status: 'up' });
   });
 
   it('GET /health/ready answers 503 naming Redis when the configured Redis is unreachable', async () => {
-    const broken = await ctx.startApp({ REDIS_URL: 'redis://127.0.0.1:1' });
-    const res = await request(broken.getHttpServer()).get('/health/ready').expect(503);
+    const broken = await e2e.ctx.startApp({ REDIS_URL: 'redis://127.0.0.1:1' });
+    const res = await api(broken).get('/health/ready').expect(503);
     expect(res.body).toMatchObject({
       statusCode: 503,
       error: 'Service Unavailable',

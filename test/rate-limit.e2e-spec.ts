@@ -1,46 +1,30 @@
-import { NestExpressApplication } from '@nestjs/platform-express';
-import Redis from 'ioredis';
-import request from 'supertest';
 import { GCRA_CASES } from '../src/rate-limit/gcra.cases';
 import { GCRA_LUA } from '../src/rate-limit/limiter.lua';
-import { describeWithRedis, DisposableRedis } from './support/redis-server';
-import { createOrg, signupUser, TestContext, TestUser } from './support/test-app';
+import { createApiKey, createOrg, createUser, TestUser } from './support/factories';
+import { api, withKey } from './support/http';
+import { describeWithRedis, DisposableRedis, withRedis } from './support/redis-server';
+import { setupTestContext } from './support/test-app';
+import { eventually } from './support/time';
 
 describe('rate limits', () => {
-  let ctx: TestContext;
-  let app: NestExpressApplication;
+  const e2e = setupTestContext();
   let owner: TestUser;
   let orgId: string;
 
-  const http = (target = app) => request(target.getHttpServer());
-
-  async function createKey(
-    body: Record<string, unknown> = {},
-    target = app,
-  ): Promise<{ id: string; key: string }> {
-    const res = await http(target)
-      .post(`/orgs/${orgId}/api-keys`)
-      .set('Authorization', `Bearer ${owner.token}`)
-      .send({ name: 'limited', ...body })
-      .expect(201);
-    return res.body;
-  }
-
   beforeAll(async () => {
-    ctx = await TestContext.create();
-    app = await ctx.startApp();
-    owner = await signupUser(app);
-    orgId = await createOrg(app, owner);
+    owner = await createUser(e2e.app);
+    orgId = await createOrg(e2e.app, owner);
   });
-  afterAll(() => ctx.close());
 
   it('lets exactly 7 of 40 concurrent requests through a limit of 7', async () => {
-    const { key } = await createKey({ rateLimit: { limit: 7, periodSeconds: 60 } });
+    const { key } = await createApiKey(e2e.app, owner, orgId, {
+      rateLimit: { limit: 7, periodSeconds: 60 },
+    });
     const statuses = await Promise.all(
       Array.from({ length: 40 }, () =>
-        http()
+        api(e2e.app)
           .get('/v1/ping')
-          .set('X-API-Key', key)
+          .set(withKey(key))
           .then((r) => r.status),
       ),
     );
@@ -49,8 +33,10 @@ describe('rate limits', () => {
   });
 
   it('sends the RateLimit headers on success and Retry-After with code rate_limited on refusal', async () => {
-    const { key } = await createKey({ rateLimit: { limit: 2, periodSeconds: 60 } });
-    const first = await http().get('/v1/ping').set('X-API-Key', key).expect(200);
+    const { key } = await createApiKey(e2e.app, owner, orgId, {
+      rateLimit: { limit: 2, periodSeconds: 60 },
+    });
+    const first = await api(e2e.app).get('/v1/ping').set(withKey(key)).expect(200);
     expect(first.headers).toMatchObject({
       'ratelimit-limit': '2',
       'ratelimit-remaining': '1',
@@ -59,8 +45,8 @@ describe('rate limits', () => {
       ratelimit: '"default";r=1;t=30',
     });
     expect(first.headers['retry-after']).toBeUndefined();
-    await http().get('/v1/ping').set('X-API-Key', key).expect(200);
-    const refused = await http().get('/v1/ping').set('X-API-Key', key).expect(429);
+    await api(e2e.app).get('/v1/ping').set(withKey(key)).expect(200);
+    const refused = await api(e2e.app).get('/v1/ping').set(withKey(key)).expect(429);
     expect(refused.body).toMatchObject({
       statusCode: 429,
       error: 'Too Many Requests',
@@ -72,25 +58,30 @@ describe('rate limits', () => {
   });
 
   it("uses the org plan's limit for a key without its own, and the key's own when it has one", async () => {
-    const planKey = await createKey();
-    const res = await http().get('/v1/ping').set('X-API-Key', planKey.key).expect(200);
+    const planKey = await createApiKey(e2e.app, owner, orgId);
+    const res = await api(e2e.app).get('/v1/ping').set(withKey(planKey.key)).expect(200);
     expect(res.headers['ratelimit-policy']).toBe('"default";q=10;w=1'); // plan free: 10 per second
-    const ownKey = await createKey({ rateLimit: { limit: 3, periodSeconds: 5 } });
-    const own = await http().get('/v1/ping').set('X-API-Key', ownKey.key).expect(200);
+    const ownKey = await createApiKey(e2e.app, owner, orgId, {
+      rateLimit: { limit: 3, periodSeconds: 5 },
+    });
+    const own = await api(e2e.app).get('/v1/ping').set(withKey(ownKey.key)).expect(200);
     expect(own.headers['ratelimit-policy']).toBe('"default";q=3;w=5');
   });
 
   it('gives every key its own bucket', async () => {
-    const a = await createKey({ rateLimit: { limit: 1, periodSeconds: 60 } });
-    const b = await createKey({ rateLimit: { limit: 1, periodSeconds: 60 } });
-    await http().get('/v1/ping').set('X-API-Key', a.key).expect(200);
-    await http().get('/v1/ping').set('X-API-Key', a.key).expect(429);
-    await http().get('/v1/ping').set('X-API-Key', b.key).expect(200);
+    const rateLimit = { limit: 1, periodSeconds: 60 };
+    const a = await createApiKey(e2e.app, owner, orgId, { rateLimit });
+    const b = await createApiKey(e2e.app, owner, orgId, { rateLimit });
+    await api(e2e.app).get('/v1/ping').set(withKey(a.key)).expect(200);
+    await api(e2e.app).get('/v1/ping').set(withKey(a.key)).expect(429);
+    await api(e2e.app).get('/v1/ping').set(withKey(b.key)).expect(200);
   });
 
   it('makes /v1/verify pay a unit and answer RATE_LIMITED with the real numbers', async () => {
-    const { key, id } = await createKey({ rateLimit: { limit: 2, periodSeconds: 60 } });
-    const first = await http().post('/v1/verify').set('X-API-Key', key).send({}).expect(200);
+    const { key, id } = await createApiKey(e2e.app, owner, orgId, {
+      rateLimit: { limit: 2, periodSeconds: 60 },
+    });
+    const first = await api(e2e.app).post('/v1/verify').set(withKey(key)).send({}).expect(200);
     expect(first.body).toMatchObject({
       valid: true,
       code: 'VALID',
@@ -98,8 +89,8 @@ describe('rate limits', () => {
       ratelimit: { limit: 2, remaining: 1, reset: 30 },
     });
     expect(first.headers['ratelimit-remaining']).toBe('1');
-    await http().post('/v1/verify').set('X-API-Key', key).send({}).expect(200);
-    const third = await http().post('/v1/verify').set('X-API-Key', key).send({}).expect(200);
+    await api(e2e.app).post('/v1/verify').set(withKey(key)).send({}).expect(200);
+    const third = await api(e2e.app).post('/v1/verify').set(withKey(key)).send({}).expect(200);
     expect(third.body).toMatchObject({
       valid: false,
       code: 'RATE_LIMITED',
@@ -110,41 +101,45 @@ describe('rate limits', () => {
 
   describeWithRedis('on Redis', () => {
     it('decides every case of the shared table exactly as the in-process maths (the Lua script)', async () => {
-      const redis = new Redis(process.env.REDIS_URL!, { keyPrefix: ctx.redisPrefix });
-      try {
-        for (const testCase of GCRA_CASES) {
-          const bucket = `{case}:${testCase.name}`;
-          const decisions = [];
-          for (const step of testCase.steps) {
-            const [allowed, remaining, resetMs, retryAfterMs] = (await redis.eval(
-              GCRA_LUA,
-              1,
-              bucket,
-              testCase.limit,
-              testCase.periodMs,
-              step.cost ?? 1,
-              1_700_000_000_000 + step.at,
-            )) as number[];
-            decisions.push({ allowed: allowed === 1, remaining, resetMs, retryAfterMs });
+      const options = { keyPrefix: e2e.ctx.redisPrefix };
+      await withRedis(
+        process.env.REDIS_URL!,
+        async (redis) => {
+          for (const testCase of GCRA_CASES) {
+            const bucket = `{case}:${testCase.name}`;
+            const decisions = [];
+            for (const step of testCase.steps) {
+              const [allowed, remaining, resetMs, retryAfterMs] = (await redis.eval(
+                GCRA_LUA,
+                1,
+                bucket,
+                testCase.limit,
+                testCase.periodMs,
+                step.cost ?? 1,
+                1_700_000_000_000 + step.at,
+              )) as number[];
+              decisions.push({ allowed: allowed === 1, remaining, resetMs, retryAfterMs });
+            }
+            expect({ name: testCase.name, decisions }).toEqual({
+              name: testCase.name,
+              decisions: testCase.steps.map((s) => s.expect),
+            });
           }
-          expect({ name: testCase.name, decisions }).toEqual({
-            name: testCase.name,
-            decisions: testCase.steps.map((s) => s.expect),
-          });
-        }
-      } finally {
-        redis.disconnect();
-      }
+        },
+        options,
+      );
     });
 
     it('shares one limit exactly between two instances', async () => {
-      const second = await ctx.startApp();
-      const { key } = await createKey({ rateLimit: { limit: 9, periodSeconds: 60 } });
+      const second = await e2e.ctx.startApp();
+      const { key } = await createApiKey(e2e.app, owner, orgId, {
+        rateLimit: { limit: 9, periodSeconds: 60 },
+      });
       const statuses = await Promise.all(
         Array.from({ length: 40 }, (_, i) =>
-          http(i % 2 ? app : second)
+          api(i % 2 ? e2e.app : second)
             .get('/v1/ping')
-            .set('X-API-Key', key)
+            .set(withKey(key))
             .then((r) => r.status),
         ),
       );
@@ -152,38 +147,33 @@ describe('rate limits', () => {
     });
 
     it('reloads the limiter script when Redis has lost it (NOSCRIPT)', async () => {
-      const { key } = await createKey({ rateLimit: { limit: 2, periodSeconds: 60 } });
-      await http().get('/v1/ping').set('X-API-Key', key).expect(200);
-      const redis = new Redis(process.env.REDIS_URL!);
-      try {
-        await redis.script('FLUSH');
-      } finally {
-        redis.disconnect();
-      }
-      await http().get('/v1/ping').set('X-API-Key', key).expect(200);
-      await http().get('/v1/ping').set('X-API-Key', key).expect(429);
+      const { key } = await createApiKey(e2e.app, owner, orgId, {
+        rateLimit: { limit: 2, periodSeconds: 60 },
+      });
+      await api(e2e.app).get('/v1/ping').set(withKey(key)).expect(200);
+      await withRedis(process.env.REDIS_URL!, (redis) => redis.script('FLUSH'));
+      await api(e2e.app).get('/v1/ping').set(withKey(key)).expect(200);
+      await api(e2e.app).get('/v1/ping').set(withKey(key)).expect(429);
     });
 
     it('keeps every key of one decision under the org hash tag (one Redis Cluster slot)', async () => {
-      const { id, key } = await createKey();
-      await http().get('/v1/ping').set('X-API-Key', key).expect(200);
-      const redis = new Redis(process.env.REDIS_URL!);
-      try {
-        const keys = (await redis.keys(`${ctx.redisPrefix}{org:${orgId}}*`)).map((k) =>
-          k.slice(ctx.redisPrefix.length),
-        );
-        // The rate bucket of the key and the hard-quota counter of api_calls (plan free) this month.
-        expect(keys).toEqual(
-          expect.arrayContaining([
-            `{org:${orgId}}:rl:${id}`,
-            expect.stringMatching(new RegExp(`^\\{org:${orgId}\\}:q:api_calls:\\d{4}-\\d{2}$`)),
-          ]),
-        );
-        const tags = new Set(keys.map((k) => /^\{[^}]+\}/.exec(k)?.[0]));
-        expect([...tags]).toEqual([`{org:${orgId}}`]);
-      } finally {
-        redis.disconnect();
-      }
+      const { redisPrefix } = e2e.ctx;
+      const { id, key } = await createApiKey(e2e.app, owner, orgId);
+      await api(e2e.app).get('/v1/ping').set(withKey(key)).expect(200);
+      const keys = (
+        await withRedis(process.env.REDIS_URL!, (redis) =>
+          redis.keys(`${redisPrefix}{org:${orgId}}*`),
+        )
+      ).map((k) => k.slice(redisPrefix.length));
+      // The rate bucket of the key and the hard-quota counter of api_calls (plan free) this month.
+      expect(keys).toEqual(
+        expect.arrayContaining([
+          `{org:${orgId}}:rl:${id}`,
+          expect.stringMatching(new RegExp(`^\\{org:${orgId}\\}:q:api_calls:\\d{4}-\\d{2}$`)),
+        ]),
+      );
+      const tags = new Set(keys.map((k) => /^\{[^}]+\}/.exec(k)?.[0]));
+      expect([...tags]).toEqual([`{org:${orgId}}`]);
     });
 
     describe('when Redis goes away', () => {
@@ -200,36 +190,37 @@ describe('rate limits', () => {
         'fails %s (answering %d within a second), then recovers by itself',
         async (mode, status) => {
           await redis.resume();
-          const instance = await ctx.startApp({
+          const instance = await e2e.ctx.startApp({
             REDIS_URL: redis.url,
             RATE_LIMIT_FAILURE_MODE: mode,
           });
-          const { key } = await createKey({ rateLimit: { limit: 3, periodSeconds: 60 } }, instance);
-          await http(instance).get('/v1/ping').set('X-API-Key', key).expect(200);
+          const { key } = await createApiKey(instance, owner, orgId, {
+            rateLimit: { limit: 3, periodSeconds: 60 },
+          });
+          await api(instance).get('/v1/ping').set(withKey(key)).expect(200);
 
           await redis.stop();
           const started = Date.now();
-          const during = await http(instance).get('/v1/ping').set('X-API-Key', key);
+          const during = await api(instance).get('/v1/ping').set(withKey(key));
           expect(Date.now() - started).toBeLessThan(1000);
           expect(during.status).toBe(status);
           if (status === 503) expect(during.body.code).toBe('rate_limiter_unavailable');
-          const metrics = await http(instance).get('/metrics').expect(200);
+          const metrics = await api(instance).get('/metrics').expect(200);
           expect(metrics.text).toMatch(
             new RegExp(`ratelimit_backend_failures_total\\{mode="${mode}"\\} [1-9]`),
           );
 
           await redis.resume();
+          // The instance reconnects by itself (its readiness pings the client the limiter uses).
+          await eventually(() => api(instance).get('/health/ready').expect(200), {
+            timeoutMs: 5000,
+          });
           // A fresh Redis has no buckets: the key gets its full limit back, and it is enforced again.
-          let recovered: number[] = [];
-          for (let attempt = 0; attempt < 40 && !recovered.includes(429); attempt++) {
-            const res = await http(instance).get('/v1/ping').set('X-API-Key', key);
-            recovered.push(res.status);
-            if (res.status !== 200 && res.status !== 429) {
-              recovered = [];
-              await new Promise((r) => setTimeout(r, 100));
-            }
+          const recovered: number[] = [];
+          for (let i = 0; i < 4; i++) {
+            recovered.push((await api(instance).get('/v1/ping').set(withKey(key))).status);
           }
-          expect(recovered.slice(-4)).toEqual([200, 200, 200, 429]);
+          expect(recovered).toEqual([200, 200, 200, 429]);
         },
       );
     });

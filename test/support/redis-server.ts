@@ -1,5 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
+import Redis, { RedisOptions } from 'ioredis';
 
 /** Tests that need a real Redis run when REDIS_URL is set (always on CI); the embedded mode has none. */
 export const describeWithRedis: jest.Describe = process.env.REDIS_URL ? describe : describe.skip;
@@ -68,5 +69,19 @@ export class DisposableRedis {
       child.once('exit', () => resolve());
       child.kill('SIGKILL');
     });
+  }
+}
+
+/** Runs `fn` with a Redis client of its own on `url`, and disconnects it afterwards. */
+export async function withRedis<T>(
+  url: string,
+  fn: (redis: Redis) => Promise<T>,
+  options: RedisOptions = {},
+): Promise<T> {
+  const redis = new Redis(url, options);
+  try {
+    return await fn(redis);
+  } finally {
+    redis.disconnect();
   }
 }

@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
-import Redis from 'ioredis';
-import request from 'supertest';
 import { AppModule } from '../../src/app.module';
 import { configureApp } from '../../src/app.setup';
+import { PLATFORM_ADMIN_EMAIL } from './factories';
+import { withRedis } from './redis-server';
 import { createTestDatabase, TestDatabase } from './test-databases';
+
+export type EnvOverrides = Record<string, string | undefined>;
 
 export const TEST_JWT_SECRET = 'e2e-test-secret-that-is-long-enough-0123456789';
 
@@ -25,7 +27,7 @@ export class TestContext {
   }
 
   /** The environment an app instance of this spec starts with. */
-  env(overrides: Record<string, string | undefined> = {}): Record<string, string | undefined> {
+  env(overrides: EnvOverrides = {}): EnvOverrides {
     return {
       NODE_ENV: 'test',
       LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? 'silent',
@@ -34,7 +36,8 @@ export class TestContext {
       REDIS_URL: process.env.REDIS_URL,
       REDIS_KEY_PREFIX: this.redisPrefix,
       JWT_SECRET: TEST_JWT_SECRET,
-      PLATFORM_ADMIN_EMAILS: 'admin@platform.test',
+      // How a platform admin is made lives in createPlatformAdmin() (support/factories.ts).
+      PLATFORM_ADMIN_EMAILS: PLATFORM_ADMIN_EMAIL,
       // Specs sign up and log in many users from one address, and try wrong passwords on purpose
       // (counted per email on the shared Redis across app instances): auth-throttling sets both low.
       AUTH_THROTTLE_PER_IP: '10000',
@@ -43,9 +46,7 @@ export class TestContext {
     };
   }
 
-  async startApp(
-    overrides: Record<string, string | undefined> = {},
-  ): Promise<NestExpressApplication> {
+  async startApp(overrides: EnvOverrides = {}): Promise<NestExpressApplication> {
     const saved = { ...process.env };
     for (const [name, value] of Object.entries(this.env(overrides))) {
       if (value === undefined) delete process.env[name];
@@ -66,51 +67,63 @@ export class TestContext {
     }
   }
 
-  async close(): Promise<void> {
-    await Promise.all(this.apps.map((app) => app.close()));
-    if (process.env.REDIS_URL) {
-      const redis = new Redis(process.env.REDIS_URL);
+  /** Deletes every key of this spec on the shared Redis (other spec files keep theirs). */
+  async flushRedis(): Promise<void> {
+    if (!process.env.REDIS_URL) return;
+    await withRedis(process.env.REDIS_URL, async (redis) => {
       const keys = await redis.keys(`${this.redisPrefix}*`);
       if (keys.length) await redis.del(...keys);
-      redis.disconnect();
-    }
+    });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.apps.map((app) => app.close()));
+    await this.flushRedis();
     await this.database.drop();
   }
 }
 
-export interface TestUser {
-  id: string;
-  email: string;
-  password: string;
-  token: string;
+/** What `setupTestContext()` gives a spec, readable from its hooks and tests. */
+export interface TestSpec {
+  /** The spec's own database and Redis prefix: `ctx.startApp(env)` starts more instances. */
+  readonly ctx: TestContext;
+  /** The instance started by `setupTestContext()`. */
+  readonly app: NestExpressApplication;
 }
 
-let userCounter = 0;
-
-/** Signs up and logs in a fresh user. */
-export async function signupUser(app: NestExpressApplication, email?: string): Promise<TestUser> {
-  const address = email ?? `user${++userCounter}-${randomBytes(3).toString('hex')}@example.test`;
-  const password = 'correct horse battery staple';
-  const signup = await request(app.getHttpServer())
-    .post('/auth/signup')
-    .send({ email: address, password })
-    .expect(201);
-  const login = await request(app.getHttpServer())
-    .post('/auth/login')
-    .send({ email: address, password })
-    .expect(200);
-  return { id: signup.body.id, email: signup.body.email, password, token: login.body.access_token };
+/**
+ * The hooks every e2e spec file needs, registered where it is called (at the top of the file's
+ * `describe`): `beforeAll` creates the spec's TestContext and starts one app instance with `env`
+ * (none with `startApp: false`), `afterAll` closes them all.
+ */
+export function setupTestContext(
+  options: { env?: EnvOverrides; startApp?: boolean } = {},
+): TestSpec {
+  let ctx: TestContext | undefined;
+  let app: NestExpressApplication | undefined;
+  beforeAll(async () => {
+    ctx = await TestContext.create();
+    if (options.startApp !== false) app = await ctx.startApp(options.env);
+  });
+  afterAll(() => ctx?.close());
+  const ready = <T>(value: T | undefined, name: string): T => {
+    if (value === undefined) throw new Error(`setupTestContext(): no ${name} here`);
+    return value;
+  };
+  return {
+    get ctx() {
+      return ready(ctx, 'ctx');
+    },
+    get app() {
+      return ready(app, 'app');
+    },
+  };
 }
 
-export async function createOrg(
-  app: NestExpressApplication,
-  owner: TestUser,
-  name = 'Acme',
-): Promise<string> {
-  const res = await request(app.getHttpServer())
-    .post('/orgs')
-    .set('Authorization', `Bearer ${owner.token}`)
-    .send({ name })
-    .expect(201);
-  return res.body.id;
-}
+// Until every spec uses support/factories.ts.
+export type { TestUser } from './factories';
+import { createUser, createOrg as createOrgWithOptions, TestUser } from './factories';
+export const signupUser = (app: NestExpressApplication, email?: string): Promise<TestUser> =>
+  createUser(app, { email });
+export const createOrg = (app: NestExpressApplication, owner: TestUser, name = 'Acme') =>
+  createOrgWithOptions(app, owner, { name });

@@ -1,0 +1,198 @@
+import { randomBytes } from 'node:crypto';
+import { INestApplication } from '@nestjs/common';
+import { api, asUser, withKey } from './http';
+
+/**
+ * Factories for e2e specs: each one makes a thing through the public API, as a client would, and
+ * fails loudly (with the status it got) when the API refuses. Use them to build what a test needs;
+ * for the call a test is about, write the request in the test with the status it expects.
+ * Argument order: the app, who acts, then what is made.
+ */
+
+export const PASSWORD = 'correct horse battery staple';
+
+/** A flat price of 0: a plan meter that costs nothing. */
+export const FREE_PRICE = { model: 'flat', unitAmount: 0 } as const;
+
+export type OrgRole = 'owner' | 'admin' | 'member';
+export type ApiKeyScope = 'events:write' | 'usage:read' | 'verify';
+export interface RateLimit {
+  limit: number;
+  periodSeconds: number;
+}
+
+export interface TestUser {
+  id: string;
+  email: string;
+  password: string;
+  /** A JWT for `asUser(user)`. */
+  token: string;
+}
+
+export interface TestApiKey {
+  id: string;
+  /** The full secret, for `withKey(key)`. */
+  key: string;
+  prefix: string;
+  name: string;
+  scopes: ApiKeyScope[];
+  expiresAt: string | null;
+  rateLimit: RateLimit | null;
+}
+
+/** An address no other test uses: `<tag>-<random>@example.test`. */
+export function uniqueEmail(tag = 'user'): string {
+  return `${tag}-${randomBytes(4).toString('hex')}@example.test`;
+}
+
+/** Signs up and logs in a fresh user (a unique email unless one is given). */
+export async function createUser(
+  app: INestApplication,
+  { email = uniqueEmail(), password = PASSWORD }: { email?: string; password?: string } = {},
+): Promise<TestUser> {
+  const signup = await api(app).post('/auth/signup').send({ email, password }).expect(201);
+  const login = await api(app).post('/auth/login').send({ email, password }).expect(200);
+  return { id: signup.body.id, email: signup.body.email, password, token: login.body.access_token };
+}
+
+/** The address `TestContext.env()` lists in `PLATFORM_ADMIN_EMAILS`. */
+export const PLATFORM_ADMIN_EMAIL = 'admin@platform.test';
+
+/**
+ * A platform admin (manages meters and plans). The one place that knows how one is made: today by
+ * signing up with the address the app is configured to treat as an admin, so once per database.
+ * When being an admin becomes a flag in Postgres, only this function changes.
+ */
+export async function createPlatformAdmin(app: INestApplication): Promise<TestUser> {
+  return createUser(app, { email: PLATFORM_ADMIN_EMAIL });
+}
+
+/** A new org of `owner` ('Acme' unless named), moved to `plan` when one is given. Returns its id. */
+export async function createOrg(
+  app: INestApplication,
+  owner: TestUser,
+  { name = 'Acme', plan }: { name?: string; plan?: string } = {},
+): Promise<string> {
+  const res = await api(app).post('/orgs').set(asUser(owner)).send({ name }).expect(201);
+  const orgId: string = res.body.id;
+  if (plan) {
+    await api(app).put(`/orgs/${orgId}/plan`).set(asUser(owner)).send({ plan }).expect(200);
+  }
+  return orgId;
+}
+
+/** Adds `user` to the org with `role`, as `by` (an owner or admin of it). */
+export async function addMember(
+  app: INestApplication,
+  by: TestUser,
+  orgId: string,
+  user: TestUser,
+  role: OrgRole,
+): Promise<void> {
+  await api(app)
+    .post(`/orgs/${orgId}/members`)
+    .set(asUser(by))
+    .send({ email: user.email, role })
+    .expect(201);
+}
+
+export interface ApiKeyOptions {
+  name?: string;
+  /** All scopes when left out (the API's default). */
+  scopes?: ApiKeyScope[];
+  /** The org plan's limit when left out. */
+  rateLimit?: RateLimit;
+  expiresAt?: Date | string;
+}
+
+/** Issues an API key of the org, as `by` (an owner or admin of it). */
+export async function createApiKey(
+  app: INestApplication,
+  by: TestUser,
+  orgId: string,
+  { name = 'test key', expiresAt, ...rest }: ApiKeyOptions = {},
+): Promise<TestApiKey> {
+  const res = await api(app)
+    .post(`/orgs/${orgId}/api-keys`)
+    .set(asUser(by))
+    .send({
+      name,
+      ...rest,
+      ...(expiresAt === undefined ? {} : { expiresAt: new Date(expiresAt).toISOString() }),
+    })
+    .expect(201);
+  return res.body;
+}
+
+export interface MeterOptions {
+  slug: string;
+  aggregation: string;
+  /** The slug when left out. */
+  name?: string;
+  valueProperty?: string;
+  groupBy?: readonly string[];
+}
+
+/** Creates a meter of the catalogue, as a platform admin. */
+export async function createMeter(
+  app: INestApplication,
+  admin: TestUser,
+  { name, ...meter }: MeterOptions,
+): Promise<MeterOptions & { name: string }> {
+  const res = await api(app)
+    .post('/admin/meters')
+    .set(asUser(admin))
+    .send({ name: name ?? meter.slug, ...meter })
+    .expect(201);
+  return res.body;
+}
+
+export interface PlanMeterOptions {
+  meter: string;
+  included: number;
+  enforcement: 'hard' | 'soft';
+  /** `FREE_PRICE` when left out. */
+  price?: unknown;
+}
+
+export interface PlanOptions {
+  code: string;
+  meters: PlanMeterOptions[];
+  /** The code when left out. */
+  name?: string;
+  currency?: string;
+  baseFee?: number;
+  /** 10,000 a second when left out: high enough to stay out of a test's way. */
+  rateLimit?: RateLimit;
+}
+
+/** Creates a plan of the catalogue, as a platform admin: USD, no base fee, free meters by default. */
+export async function createPlan(
+  app: INestApplication,
+  admin: TestUser,
+  { code, meters, name = code, currency = 'USD', baseFee = 0, rateLimit }: PlanOptions,
+): Promise<PlanOptions> {
+  const res = await api(app)
+    .post('/admin/plans')
+    .set(asUser(admin))
+    .send({
+      code,
+      name,
+      currency,
+      baseFee,
+      rateLimit: rateLimit ?? { limit: 10_000, periodSeconds: 1 },
+      meters: meters.map(({ price = FREE_PRICE, ...meter }) => ({ ...meter, price })),
+    })
+    .expect(201);
+  return res.body;
+}
+
+/** Ingests a batch of usage events with an API key (202). */
+export async function sendEvents(
+  app: INestApplication,
+  key: string,
+  events: Record<string, unknown>[],
+): Promise<{ accepted: number; duplicates: number }> {
+  const res = await api(app).post('/v1/events').set(withKey(key)).send({ events }).expect(202);
+  return res.body;
+}
