@@ -1,57 +1,31 @@
-import { NestExpressApplication } from '@nestjs/platform-express';
-import request from 'supertest';
 import { ApiKeyUsageTracker } from '../src/api-keys/api-key-usage.tracker';
 import { ApiKeysRepository } from '../src/api-keys/api-keys.repository';
-import { createOrg, signupUser, TestContext, TestUser } from './support/test-app';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import { addMember, createApiKey, createOrg, createUser, TestUser } from './support/factories';
+import { api, asUser, withKey } from './support/http';
+import { setupTestContext } from './support/test-app';
+import { eventually, fakeDate } from './support/time';
 
 describe('API keys', () => {
-  let ctx: TestContext;
-  let app: NestExpressApplication;
+  const e2e = setupTestContext();
   let owner: TestUser;
   let member: TestUser;
   let outsider: TestUser;
   let orgId: string;
 
-  const http = (target = app) => request(target.getHttpServer());
-  const asUser = (user: TestUser) => ({ Authorization: `Bearer ${user.token}` });
-
-  async function createKey(body: Record<string, unknown> = {}, target = app) {
-    const res = await http(target)
-      .post(`/orgs/${orgId}/api-keys`)
-      .set(asUser(owner))
-      .send({ name: 'backend', ...body })
-      .expect(201);
-    return res.body as {
-      id: string;
-      key: string;
-      prefix: string;
-      scopes: string[];
-      expiresAt: string | null;
-    };
-  }
-
   beforeAll(async () => {
-    ctx = await TestContext.create();
-    app = await ctx.startApp();
     [owner, member, outsider] = await Promise.all([
-      signupUser(app),
-      signupUser(app),
-      signupUser(app),
+      createUser(e2e.app),
+      createUser(e2e.app),
+      createUser(e2e.app),
     ]);
-    orgId = await createOrg(app, owner);
-    await http()
-      .post(`/orgs/${orgId}/members`)
-      .set(asUser(owner))
-      .send({ email: member.email, role: 'member' })
-      .expect(201);
+    orgId = await createOrg(e2e.app, owner);
+    await addMember(e2e.app, owner, orgId, member, 'member');
   });
-  afterAll(() => ctx.close());
+  afterEach(() => jest.useRealTimers());
 
   describe('issuing and listing', () => {
     it('creates a key shown once, in the mk_live_ format, with all scopes by default', async () => {
-      const created = await createKey();
+      const created = await createApiKey(e2e.app, owner, orgId, { name: 'backend' });
       expect(created.key).toMatch(/^mk_live_[0-9A-Za-z]{38}$/);
       expect(created.prefix).toBe(created.key.slice(0, 12));
       expect(created.scopes).toEqual(['events:write', 'usage:read', 'verify']);
@@ -65,8 +39,8 @@ describe('API keys', () => {
     });
 
     it('lists keys to members without any secret or hash', async () => {
-      const created = await createKey({ name: 'listed' });
-      const res = await http().get(`/orgs/${orgId}/api-keys`).set(asUser(member)).expect(200);
+      const created = await createApiKey(e2e.app, owner, orgId, { name: 'listed' });
+      const res = await api(e2e.app).get(`/orgs/${orgId}/api-keys`).set(asUser(member)).expect(200);
       const listed = res.body.data.find((k: { id: string }) => k.id === created.id);
       expect(Object.keys(listed).sort()).toEqual(
         [
@@ -87,14 +61,14 @@ describe('API keys', () => {
     });
 
     it('pages the list with limit and cursor', async () => {
-      await createKey({ name: 'p1' });
-      await createKey({ name: 'p2' });
-      const first = await http()
+      await createApiKey(e2e.app, owner, orgId, { name: 'p1' });
+      await createApiKey(e2e.app, owner, orgId, { name: 'p2' });
+      const first = await api(e2e.app)
         .get(`/orgs/${orgId}/api-keys?limit=1`)
         .set(asUser(owner))
         .expect(200);
       expect(first.body.data).toHaveLength(1);
-      const second = await http()
+      const second = await api(e2e.app)
         .get(`/orgs/${orgId}/api-keys?limit=1&cursor=${first.body.nextCursor}`)
         .set(asUser(owner))
         .expect(200);
@@ -110,31 +84,31 @@ describe('API keys', () => {
       ['a zero rate limit', { rateLimit: { limit: 0, periodSeconds: 1 } }],
       ['an unknown field', { owner: 'me' }],
     ])('refuses %s with 400 and stores nothing', async (_, body) => {
-      const before = await http().get(`/orgs/${orgId}/api-keys?limit=200`).set(asUser(owner));
-      const res = await http()
+      const before = await api(e2e.app).get(`/orgs/${orgId}/api-keys?limit=200`).set(asUser(owner));
+      const res = await api(e2e.app)
         .post(`/orgs/${orgId}/api-keys`)
         .set(asUser(owner))
         .send({ name: 'x', ...body })
         .expect(400);
       expect(res.body.code).toBe('validation_failed');
-      const after = await http().get(`/orgs/${orgId}/api-keys?limit=200`).set(asUser(owner));
+      const after = await api(e2e.app).get(`/orgs/${orgId}/api-keys?limit=200`).set(asUser(owner));
       expect(after.body.data).toHaveLength(before.body.data.length);
     });
   });
 
   describe('authenticating /v1 calls', () => {
     it('accepts the key as Authorization: Bearer and as X-API-Key', async () => {
-      const { key } = await createKey();
-      await http()
+      const { key } = await createApiKey(e2e.app, owner, orgId);
+      await api(e2e.app)
         .get('/v1/ping')
         .set('Authorization', `Bearer ${key}`)
         .expect(200, { pong: true });
-      await http().get('/v1/ping').set('X-API-Key', key).expect(200, { pong: true });
+      await api(e2e.app).get('/v1/ping').set(withKey(key)).expect(200, { pong: true });
     });
 
     it('refuses a missing key, a user JWT and an unknown key with 401 invalid_api_key', async () => {
       for (const headers of [{}, asUser(owner), { 'X-API-Key': 'mk_live_nope' }]) {
-        const res = await http().get('/v1/ping').set(headers).expect(401);
+        const res = await api(e2e.app).get('/v1/ping').set(headers).expect(401);
         expect(res.body).toMatchObject({
           statusCode: 401,
           error: 'Unauthorized',
@@ -144,17 +118,17 @@ describe('API keys', () => {
     });
 
     it('refuses an API key on user routes', async () => {
-      const { key } = await createKey();
-      await http().get('/auth/me').set('Authorization', `Bearer ${key}`).expect(401);
-      await http().get(`/orgs/${orgId}`).set('Authorization', `Bearer ${key}`).expect(401);
+      const { key } = await createApiKey(e2e.app, owner, orgId);
+      await api(e2e.app).get('/auth/me').set('Authorization', `Bearer ${key}`).expect(401);
+      await api(e2e.app).get(`/orgs/${orgId}`).set('Authorization', `Bearer ${key}`).expect(401);
     });
 
     it('refuses a key whose checksum fails without reading the database', async () => {
-      const { key } = await createKey();
+      const { key } = await createApiKey(e2e.app, owner, orgId);
       const typo = key.slice(0, -1) + (key.endsWith('a') ? 'b' : 'a');
-      const lookup = jest.spyOn(app.get(ApiKeysRepository), 'findCredentialByHash');
+      const lookup = jest.spyOn(e2e.app.get(ApiKeysRepository), 'findCredentialByHash');
       try {
-        const res = await http().get('/v1/ping').set('X-API-Key', typo).expect(401);
+        const res = await api(e2e.app).get('/v1/ping').set(withKey(typo)).expect(401);
         expect(res.body.code).toBe('invalid_api_key');
         expect(lookup).not.toHaveBeenCalled();
       } finally {
@@ -163,18 +137,20 @@ describe('API keys', () => {
     });
 
     it('refuses an expired key with 401 key_expired', async () => {
-      const { key } = await createKey({ expiresAt: new Date(Date.now() + 1500).toISOString() });
-      await http().get('/v1/ping').set('X-API-Key', key).expect(200);
-      await sleep(1700);
-      const res = await http().get('/v1/ping').set('X-API-Key', key).expect(401);
+      const { key } = await createApiKey(e2e.app, owner, orgId, {
+        expiresAt: new Date(Date.now() + 1500),
+      });
+      await api(e2e.app).get('/v1/ping').set(withKey(key)).expect(200);
+      fakeDate(Date.now() + 1700); // the app's clock, 200 ms past the expiry
+      const res = await api(e2e.app).get('/v1/ping').set(withKey(key)).expect(401);
       expect(res.body.code).toBe('key_expired');
     });
 
     it('records lastUsedAt off the request path', async () => {
-      const { id, key } = await createKey();
-      await http().get('/v1/ping').set('X-API-Key', key).expect(200);
-      await app.get(ApiKeyUsageTracker).flush();
-      const res = await http().get(`/orgs/${orgId}/api-keys?limit=200`).set(asUser(owner));
+      const { id, key } = await createApiKey(e2e.app, owner, orgId);
+      await api(e2e.app).get('/v1/ping').set(withKey(key)).expect(200);
+      await e2e.app.get(ApiKeyUsageTracker).flush();
+      const res = await api(e2e.app).get(`/orgs/${orgId}/api-keys?limit=200`).set(asUser(owner));
       const listed = res.body.data.find((k: { id: string }) => k.id === id);
       expect(new Date(listed.lastUsedAt).getTime()).toBeGreaterThan(Date.now() - 10_000);
     });
@@ -182,38 +158,39 @@ describe('API keys', () => {
 
   describe('revoking and rotating', () => {
     it('revokes a key on every instance within a second (two instances share one Redis when configured)', async () => {
-      const other = await ctx.startApp();
-      const { id, key } = await createKey();
+      const other = await e2e.ctx.startApp();
+      const { id, key } = await createApiKey(e2e.app, owner, orgId);
       // Both instances have the key cached.
-      await http(other).get('/v1/ping').set('X-API-Key', key).expect(200);
-      await http(app).get('/v1/ping').set('X-API-Key', key).expect(200);
+      await api(other).get('/v1/ping').set(withKey(key)).expect(200);
+      await api(e2e.app).get('/v1/ping').set(withKey(key)).expect(200);
 
-      await http(app).delete(`/orgs/${orgId}/api-keys/${id}`).set(asUser(owner)).expect(204);
-      const revokedAt = Date.now();
+      await api(e2e.app).delete(`/orgs/${orgId}/api-keys/${id}`).set(asUser(owner)).expect(204);
       // Without Redis the instances share nothing but Postgres: only the one that revoked is
       // required to know (the embedded mode is single-instance by definition).
-      const instances = process.env.REDIS_URL ? [app, other] : [app];
-      for (const instance of instances) {
-        let code: string | undefined;
-        while (Date.now() - revokedAt < 1000) {
-          const res = await http(instance).get('/v1/ping').set('X-API-Key', key);
-          code = res.body.code;
-          if (res.status === 401) break;
-          await sleep(50);
-        }
-        expect(code).toBe('key_revoked');
-      }
+      const instances = process.env.REDIS_URL ? [e2e.app, other] : [e2e.app];
+      await eventually(
+        async () => {
+          for (const instance of instances) {
+            const res = await api(instance).get('/v1/ping').set(withKey(key));
+            expect({ status: res.status, code: res.body.code }).toEqual({
+              status: 401,
+              code: 'key_revoked',
+            });
+          }
+        },
+        { timeoutMs: 1000 },
+      );
       // Revoking again is a no-op.
-      await http(app).delete(`/orgs/${orgId}/api-keys/${id}`).set(asUser(owner)).expect(204);
+      await api(e2e.app).delete(`/orgs/${orgId}/api-keys/${id}`).set(asUser(owner)).expect(204);
     });
 
     it('rotates a key: same settings, the old one works until the grace period ends', async () => {
-      const old = await createKey({
+      const old = await createApiKey(e2e.app, owner, orgId, {
         name: 'rotating',
         scopes: ['verify'],
         rateLimit: { limit: 5, periodSeconds: 10 },
       });
-      const res = await http()
+      const res = await api(e2e.app)
         .post(`/orgs/${orgId}/api-keys/${old.id}/rotate`)
         .set(asUser(owner))
         .send({ gracePeriodSeconds: 2 })
@@ -224,30 +201,33 @@ describe('API keys', () => {
         scopes: ['verify'],
         rateLimit: { limit: 5, periodSeconds: 10 },
       });
-      await http().get('/v1/ping').set('X-API-Key', old.key).expect(200);
-      await http().get('/v1/ping').set('X-API-Key', res.body.key).expect(200);
-      await sleep(2200);
-      expect((await http().get('/v1/ping').set('X-API-Key', old.key).expect(401)).body.code).toBe(
+      await api(e2e.app).get('/v1/ping').set(withKey(old.key)).expect(200);
+      await api(e2e.app).get('/v1/ping').set(withKey(res.body.key)).expect(200);
+      fakeDate(Date.now() + 2200); // the app's clock, past the grace period
+      expect((await api(e2e.app).get('/v1/ping').set(withKey(old.key)).expect(401)).body.code).toBe(
         'key_expired',
       );
-      await http().get('/v1/ping').set('X-API-Key', res.body.key).expect(200);
+      await api(e2e.app).get('/v1/ping').set(withKey(res.body.key)).expect(200);
     });
 
     it('rotation without grace ends the old key at once; a revoked key cannot be rotated', async () => {
-      const old = await createKey();
-      await http().get('/v1/ping').set('X-API-Key', old.key).expect(200);
-      await http()
+      const old = await createApiKey(e2e.app, owner, orgId);
+      await api(e2e.app).get('/v1/ping').set(withKey(old.key)).expect(200);
+      await api(e2e.app)
         .post(`/orgs/${orgId}/api-keys/${old.id}/rotate`)
         .set(asUser(owner))
         .send({})
         .expect(201);
-      expect((await http().get('/v1/ping').set('X-API-Key', old.key).expect(401)).body.code).toBe(
+      expect((await api(e2e.app).get('/v1/ping').set(withKey(old.key)).expect(401)).body.code).toBe(
         'key_expired',
       );
 
-      const revoked = await createKey();
-      await http().delete(`/orgs/${orgId}/api-keys/${revoked.id}`).set(asUser(owner)).expect(204);
-      const res = await http()
+      const revoked = await createApiKey(e2e.app, owner, orgId);
+      await api(e2e.app)
+        .delete(`/orgs/${orgId}/api-keys/${revoked.id}`)
+        .set(asUser(owner))
+        .expect(204);
+      const res = await api(e2e.app)
         .post(`/orgs/${orgId}/api-keys/${revoked.id}/rotate`)
         .set(asUser(owner))
         .send({})
@@ -256,8 +236,8 @@ describe('API keys', () => {
     });
 
     it('refuses a grace period over 7 days', async () => {
-      const old = await createKey();
-      await http()
+      const old = await createApiKey(e2e.app, owner, orgId);
+      await api(e2e.app)
         .post(`/orgs/${orgId}/api-keys/${old.id}/rotate`)
         .set(asUser(owner))
         .send({ gracePeriodSeconds: 7 * 24 * 3600 + 1 })
@@ -267,13 +247,13 @@ describe('API keys', () => {
 
   describe('who may do what', () => {
     it('answers 404 to outsiders on every key route', async () => {
-      const { id } = await createKey();
+      const { id } = await createApiKey(e2e.app, owner, orgId);
       const routes = [
-        http().post(`/orgs/${orgId}/api-keys`).send({ name: 'x' }),
-        http().get(`/orgs/${orgId}/api-keys`),
-        http().delete(`/orgs/${orgId}/api-keys/${id}`),
-        http().post(`/orgs/${orgId}/api-keys/${id}/rotate`).send({}),
-        http().get(`/orgs/${orgId}/audit-events`),
+        api(e2e.app).post(`/orgs/${orgId}/api-keys`).send({ name: 'x' }),
+        api(e2e.app).get(`/orgs/${orgId}/api-keys`),
+        api(e2e.app).delete(`/orgs/${orgId}/api-keys/${id}`),
+        api(e2e.app).post(`/orgs/${orgId}/api-keys/${id}/rotate`).send({}),
+        api(e2e.app).get(`/orgs/${orgId}/audit-events`),
       ];
       for (const route of routes) {
         const res = await route.set(asUser(outsider)).expect(404);
@@ -282,12 +262,12 @@ describe('API keys', () => {
     });
 
     it('answers 403 to members on create, revoke, rotate and the audit log', async () => {
-      const { id } = await createKey();
+      const { id } = await createApiKey(e2e.app, owner, orgId);
       const routes = [
-        http().post(`/orgs/${orgId}/api-keys`).send({ name: 'x' }),
-        http().delete(`/orgs/${orgId}/api-keys/${id}`),
-        http().post(`/orgs/${orgId}/api-keys/${id}/rotate`).send({}),
-        http().get(`/orgs/${orgId}/audit-events`),
+        api(e2e.app).post(`/orgs/${orgId}/api-keys`).send({ name: 'x' }),
+        api(e2e.app).delete(`/orgs/${orgId}/api-keys/${id}`),
+        api(e2e.app).post(`/orgs/${orgId}/api-keys/${id}/rotate`).send({}),
+        api(e2e.app).get(`/orgs/${orgId}/audit-events`),
       ];
       for (const route of routes) {
         const res = await route.set(asUser(member)).expect(403);
@@ -296,14 +276,17 @@ describe('API keys', () => {
     });
 
     it('answers 404 for a key of another org', async () => {
-      const otherOrg = await createOrg(app, outsider, 'Other');
-      const res = await http()
+      const otherOrg = await createOrg(e2e.app, outsider, { name: 'Other' });
+      const res = await api(e2e.app)
         .post(`/orgs/${otherOrg}/api-keys`)
         .set(asUser(outsider))
         .send({ name: 'theirs' })
         .expect(201);
-      await http().delete(`/orgs/${orgId}/api-keys/${res.body.id}`).set(asUser(owner)).expect(404);
-      await http()
+      await api(e2e.app)
+        .delete(`/orgs/${orgId}/api-keys/${res.body.id}`)
+        .set(asUser(owner))
+        .expect(404);
+      await api(e2e.app)
         .post(`/orgs/${orgId}/api-keys/${res.body.id}/rotate`)
         .set(asUser(owner))
         .send({})
@@ -313,14 +296,14 @@ describe('API keys', () => {
 
   describe('audit log', () => {
     it('records create, revoke, rotate and member changes, newest first', async () => {
-      const key = await createKey({ name: 'audited' });
-      await http()
+      const key = await createApiKey(e2e.app, owner, orgId, { name: 'audited' });
+      await api(e2e.app)
         .post(`/orgs/${orgId}/api-keys/${key.id}/rotate`)
         .set(asUser(owner))
         .send({ gracePeriodSeconds: 60 })
         .expect(201);
-      await http().delete(`/orgs/${orgId}/api-keys/${key.id}`).set(asUser(owner)).expect(204);
-      const res = await http()
+      await api(e2e.app).delete(`/orgs/${orgId}/api-keys/${key.id}`).set(asUser(owner)).expect(204);
+      const res = await api(e2e.app)
         .get(`/orgs/${orgId}/audit-events?limit=3`)
         .set(asUser(owner))
         .expect(200);
@@ -346,7 +329,7 @@ describe('API keys', () => {
         ]);
       }
       expect(JSON.stringify(res.body)).not.toContain(key.key);
-      const all = await http()
+      const all = await api(e2e.app)
         .get(`/orgs/${orgId}/audit-events?limit=200`)
         .set(asUser(owner))
         .expect(200);
@@ -361,8 +344,10 @@ describe('API keys', () => {
 
   describe('POST /v1/verify', () => {
     it('answers 200 with the verdict for good and bad keys', async () => {
-      const { id, key } = await createKey({ rateLimit: { limit: 7, periodSeconds: 60 } });
-      const ok = await http().post('/v1/verify').set('X-API-Key', key).send({}).expect(200);
+      const { id, key } = await createApiKey(e2e.app, owner, orgId, {
+        rateLimit: { limit: 7, periodSeconds: 60 },
+      });
+      const ok = await api(e2e.app).post('/v1/verify').set(withKey(key)).send({}).expect(200);
       expect(ok.body).toMatchObject({
         valid: true,
         code: 'VALID',
@@ -370,16 +355,16 @@ describe('API keys', () => {
         orgId,
         ratelimit: { limit: 7 },
       });
-      const missing = await http().post('/v1/verify').send({}).expect(200);
+      const missing = await api(e2e.app).post('/v1/verify').send({}).expect(200);
       expect(missing.body).toMatchObject({ valid: false, code: 'NOT_FOUND', keyId: null });
-      await http().delete(`/orgs/${orgId}/api-keys/${id}`).set(asUser(owner)).expect(204);
-      const revoked = await http().post('/v1/verify').set('X-API-Key', key).send({}).expect(200);
+      await api(e2e.app).delete(`/orgs/${orgId}/api-keys/${id}`).set(asUser(owner)).expect(204);
+      const revoked = await api(e2e.app).post('/v1/verify').set(withKey(key)).send({}).expect(200);
       expect(revoked.body).toMatchObject({ valid: false, code: 'REVOKED', keyId: id });
     });
 
     it('answers FORBIDDEN for a key without the verify scope', async () => {
-      const { key } = await createKey({ scopes: ['usage:read'] });
-      const res = await http().post('/v1/verify').set('X-API-Key', key).send({}).expect(200);
+      const { key } = await createApiKey(e2e.app, owner, orgId, { scopes: ['usage:read'] });
+      const res = await api(e2e.app).post('/v1/verify').set(withKey(key)).send({}).expect(200);
       expect(res.body).toMatchObject({ valid: false, code: 'FORBIDDEN' });
     });
   });

@@ -1,14 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { NestExpressApplication } from '@nestjs/platform-express';
-import Redis from 'ioredis';
 import request from 'supertest';
-import { DisposableRedis, describeWithRedis } from './support/redis-server';
-import { TestContext } from './support/test-app';
+import { PASSWORD, uniqueEmail } from './support/factories';
+import { api, asUser } from './support/http';
+import { DisposableRedis, describeWithRedis, withRedis } from './support/redis-server';
+import { setupTestContext } from './support/test-app';
+import { eventually } from './support/time';
 
-const PASSWORD = 'correct horse battery staple';
 const WRONG = 'not the password at all';
-
-const uniqueEmail = (tag: string) => `${tag}-${randomBytes(4).toString('hex')}@example.test`;
 
 /** A fresh client address per use, so that per-address budgets never leak between tests (Redis
  * keeps them across app instances of this spec). Needs TRUST_PROXY=true. */
@@ -25,13 +24,12 @@ interface Client {
 /** Requests to one app, from one client address when `address` is given (TRUST_PROXY=true). */
 function client(app: NestExpressApplication, address?: string): Client {
   const from = (test: request.Test) => (address ? test.set('X-Forwarded-For', address) : test);
-  const http = () => request(app.getHttpServer());
   return {
     signup: (email, password = PASSWORD) =>
-      from(http().post('/auth/signup')).send({ email, password }),
-    login: (email, password) => from(http().post('/auth/login')).send({ email, password }),
+      from(api(app).post('/auth/signup')).send({ email, password }),
+    login: (email, password) => from(api(app).post('/auth/login')).send({ email, password }),
     formLogin: (email, password) =>
-      from(http().post('/auth/login')).type('form').send({ username: email, password }),
+      from(api(app).post('/auth/login')).type('form').send({ username: email, password }),
   };
 }
 
@@ -57,84 +55,80 @@ async function timed(test: request.Test): Promise<{ ms: number; res: request.Res
 }
 
 describe('auth throttling', () => {
-  let ctx: TestContext;
-
-  beforeAll(async () => {
-    ctx = await TestContext.create();
-  });
-  afterAll(() => ctx.close());
+  // Each group starts the instances it needs, with its own limits.
+  const e2e = setupTestContext({ startApp: false });
 
   describe('failed logins per email (LOGIN_FAILURES_PER_EMAIL=3)', () => {
-    let api: Client;
+    let auth: Client;
 
     beforeAll(async () => {
-      api = client(await ctx.startApp({ LOGIN_FAILURES_PER_EMAIL: '3' }));
+      auth = client(await e2e.ctx.startApp({ LOGIN_FAILURES_PER_EMAIL: '3' }));
     });
 
     it('answers 401 to three wrong passwords, then 429 even to the right one', async () => {
       const email = uniqueEmail('blocked');
-      await api.signup(email).expect(201);
+      await auth.signup(email).expect(201);
       for (let i = 0; i < 3; i++) {
-        const res = await api.login(email, WRONG).expect(401);
+        const res = await auth.login(email, WRONG).expect(401);
         expect(res.body.code).toBe('invalid_credentials');
       }
-      expectTooManyRequests(await api.login(email, PASSWORD), 'too_many_failed_logins', 900);
-      expectTooManyRequests(await api.formLogin(email, PASSWORD), 'too_many_failed_logins', 900);
-      expectTooManyRequests(await api.login(email, WRONG), 'too_many_failed_logins', 900);
+      expectTooManyRequests(await auth.login(email, PASSWORD), 'too_many_failed_logins', 900);
+      expectTooManyRequests(await auth.formLogin(email, PASSWORD), 'too_many_failed_logins', 900);
+      expectTooManyRequests(await auth.login(email, WRONG), 'too_many_failed_logins', 900);
     });
 
     it('leaves other emails alone', async () => {
       const blocked = uniqueEmail('blocked');
       const other = uniqueEmail('other');
-      await api.signup(blocked).expect(201);
-      await api.signup(other).expect(201);
-      for (let i = 0; i < 3; i++) await api.login(blocked, WRONG).expect(401);
-      await api.login(blocked, PASSWORD).expect(429);
-      await api.login(other, WRONG).expect(401);
-      await api.login(other, PASSWORD).expect(200);
+      await auth.signup(blocked).expect(201);
+      await auth.signup(other).expect(201);
+      for (let i = 0; i < 3; i++) await auth.login(blocked, WRONG).expect(401);
+      await auth.login(blocked, PASSWORD).expect(429);
+      await auth.login(other, WRONG).expect(401);
+      await auth.login(other, PASSWORD).expect(200);
     });
 
     it('never counts successful logins: five in a row with a limit of 3', async () => {
       const email = uniqueEmail('happy');
-      await api.signup(email).expect(201);
-      for (let i = 0; i < 5; i++) await api.login(email, PASSWORD).expect(200);
+      await auth.signup(email).expect(201);
+      for (let i = 0; i < 5; i++) await auth.login(email, PASSWORD).expect(200);
     });
 
     it('clears the count on a success', async () => {
       const email = uniqueEmail('forgetful');
-      await api.signup(email).expect(201);
+      await auth.signup(email).expect(201);
       for (let round = 0; round < 3; round++) {
-        await api.login(email, WRONG).expect(401);
-        await api.login(email, WRONG).expect(401);
-        await api.login(email, PASSWORD).expect(200);
+        await auth.login(email, WRONG).expect(401);
+        await auth.login(email, WRONG).expect(401);
+        await auth.login(email, PASSWORD).expect(200);
       }
-      for (let i = 0; i < 3; i++) await api.login(email, WRONG).expect(401);
-      await api.login(email, PASSWORD).expect(429);
+      for (let i = 0; i < 3; i++) await auth.login(email, WRONG).expect(401);
+      await auth.login(email, PASSWORD).expect(429);
     });
 
     it('treats an unknown email exactly like a known one (no hint that an account exists)', async () => {
       const unknown = uniqueEmail('nobody');
       for (let i = 0; i < 3; i++) {
-        const res = await api.login(unknown, WRONG).expect(401);
+        const res = await auth.login(unknown, WRONG).expect(401);
         expect(res.body.code).toBe('invalid_credentials');
       }
-      expectTooManyRequests(await api.login(unknown, WRONG), 'too_many_failed_logins', 900);
+      expectTooManyRequests(await auth.login(unknown, WRONG), 'too_many_failed_logins', 900);
     });
 
     it('counts the spellings of one email together (trimmed, lower-cased)', async () => {
       const email = uniqueEmail('spelled');
-      await api.signup(email).expect(201);
-      await api.login(email.toUpperCase(), WRONG).expect(401);
-      await api.formLogin(`  ${email} `, WRONG).expect(401);
-      await api.login(email, WRONG).expect(401);
-      await api.login(email, PASSWORD).expect(429);
+      await auth.signup(email).expect(201);
+      await auth.login(email.toUpperCase(), WRONG).expect(401);
+      await auth.formLogin(`  ${email} `, WRONG).expect(401);
+      await auth.login(email, WRONG).expect(401);
+      await auth.login(email, PASSWORD).expect(429);
     });
 
     it('lets exactly the limit through when guesses arrive all at once', async () => {
       const email = uniqueEmail('burst');
-      await api.signup(email).expect(201);
+      await auth.signup(email).expect(201);
       const answers = await Promise.all(
-        Array.from({ length: 12 }, () => api.login(email, WRONG).then((res) => res.status)),
+        Array.from({ length: 12 }, () => auth.login(email, WRONG).then((res) => res.status)),
       );
       expect(answers.filter((s) => s === 401)).toHaveLength(3);
       expect(answers.filter((s) => s === 429)).toHaveLength(9);
@@ -145,7 +139,7 @@ describe('auth throttling', () => {
     let app: NestExpressApplication;
 
     beforeAll(async () => {
-      app = await ctx.startApp({
+      app = await e2e.ctx.startApp({
         AUTH_THROTTLE_PER_IP: '5',
         LOGIN_FAILURES_PER_EMAIL: '100',
         TRUST_PROXY: 'true',
@@ -153,21 +147,21 @@ describe('auth throttling', () => {
     });
 
     it('answers the 6th sign-up or login from one address in a minute with 429', async () => {
-      const api = client(app, freshAddress());
+      const auth = client(app, freshAddress());
       const email = uniqueEmail('busy');
-      await api.signup(email).expect(201);
-      await api.signup(uniqueEmail('busy')).expect(201);
-      await api.login(email, PASSWORD).expect(200);
-      await api.login(email, WRONG).expect(401);
-      await api.formLogin(email, PASSWORD).expect(200);
-      expectTooManyRequests(await api.login(email, PASSWORD), 'too_many_requests', 60);
-      expectTooManyRequests(await api.signup(uniqueEmail('busy')), 'too_many_requests', 60);
+      await auth.signup(email).expect(201);
+      await auth.signup(uniqueEmail('busy')).expect(201);
+      await auth.login(email, PASSWORD).expect(200);
+      await auth.login(email, WRONG).expect(401);
+      await auth.formLogin(email, PASSWORD).expect(200);
+      expectTooManyRequests(await auth.login(email, PASSWORD), 'too_many_requests', 60);
+      expectTooManyRequests(await auth.signup(uniqueEmail('busy')), 'too_many_requests', 60);
       // Another address is unaffected.
       await client(app, freshAddress()).login(email, PASSWORD).expect(200);
     });
 
     it('refuses a throttled login before its password is checked (it does not count as a failure)', async () => {
-      const strict = await ctx.startApp({
+      const strict = await e2e.ctx.startApp({
         AUTH_THROTTLE_PER_IP: '2',
         LOGIN_FAILURES_PER_EMAIL: '3',
         TRUST_PROXY: 'true',
@@ -189,17 +183,17 @@ describe('auth throttling', () => {
 
     it('never throttles /auth/me', async () => {
       const address = freshAddress();
-      const api = client(app, address);
+      const auth = client(app, address);
       const email = uniqueEmail('me');
-      await api.signup(email).expect(201);
-      const { body } = await api.login(email, PASSWORD).expect(200);
-      for (let i = 0; i < 5; i++) await api.login(email, PASSWORD);
-      await api.login(email, PASSWORD).expect(429);
+      await auth.signup(email).expect(201);
+      const { body } = await auth.login(email, PASSWORD).expect(200);
+      for (let i = 0; i < 5; i++) await auth.login(email, PASSWORD);
+      await auth.login(email, PASSWORD).expect(429);
       for (let i = 0; i < 20; i++) {
-        await request(app.getHttpServer())
+        await api(app)
           .get('/auth/me')
           .set('X-Forwarded-For', address)
-          .set('Authorization', `Bearer ${body.access_token}`)
+          .set(asUser({ token: body.access_token }))
           .expect(200);
       }
     });
@@ -210,8 +204,8 @@ describe('auth throttling', () => {
     // so what this proves is that the count lives in Redis (the key below), which every instance reads.
     it('shares the failed-login count of an email between instances', async () => {
       const env = { LOGIN_FAILURES_PER_EMAIL: '4' };
-      const one = client(await ctx.startApp(env));
-      const two = client(await ctx.startApp(env));
+      const one = client(await e2e.ctx.startApp(env));
+      const two = client(await e2e.ctx.startApp(env));
       const email = uniqueEmail('split');
       await one.signup(email).expect(201);
       await one.login(email, WRONG).expect(401);
@@ -222,21 +216,18 @@ describe('auth throttling', () => {
       expectTooManyRequests(await two.login(email, PASSWORD), 'too_many_failed_logins', 900);
 
       // Counted under a hash: no email (or part of one) in any Redis key.
-      const redis = new Redis(process.env.REDIS_URL!);
-      try {
-        const keys = await redis.keys(`${ctx.redisPrefix}*`);
-        expect(keys.some((key) => /login-failures:[0-9a-f]{64}$/.test(key))).toBe(true);
-        expect(keys.filter((key) => key.includes('split') || key.includes('@'))).toEqual([]);
-      } finally {
-        redis.disconnect();
-      }
+      const keys = await withRedis(process.env.REDIS_URL!, (redis) =>
+        redis.keys(`${e2e.ctx.redisPrefix}*`),
+      );
+      expect(keys.some((key) => /login-failures:[0-9a-f]{64}$/.test(key))).toBe(true);
+      expect(keys.filter((key) => key.includes('split') || key.includes('@'))).toEqual([]);
     });
 
     it('shares the per-address budget between instances', async () => {
       const env = { AUTH_THROTTLE_PER_IP: '4', TRUST_PROXY: 'true' };
       const address = freshAddress();
-      const one = client(await ctx.startApp(env), address);
-      const two = client(await ctx.startApp(env), address);
+      const one = client(await e2e.ctx.startApp(env), address);
+      const two = client(await e2e.ctx.startApp(env), address);
       await one.signup(uniqueEmail('shared')).expect(201);
       await two.signup(uniqueEmail('shared')).expect(201);
       await one.login(uniqueEmail('shared'), WRONG).expect(401);
@@ -248,42 +239,42 @@ describe('auth throttling', () => {
     describe('when Redis fails', () => {
       let redis: DisposableRedis;
       let app: NestExpressApplication;
-      let api: Client;
+      let auth: Client;
       let email: string;
 
       beforeAll(async () => {
         redis = await DisposableRedis.start();
-        app = await ctx.startApp({
+        app = await e2e.ctx.startApp({
           REDIS_URL: redis.url,
           LOGIN_FAILURES_PER_EMAIL: '3',
           AUTH_THROTTLE_PER_IP: '1000',
         });
-        api = client(app);
+        auth = client(app);
         email = uniqueEmail('outage');
-        await api.signup(email).expect(201);
-        await api.login(email, PASSWORD).expect(200);
+        await auth.signup(email).expect(201);
+        await auth.login(email, PASSWORD).expect(200);
       });
       afterAll(async () => {
         await app.close();
         await redis.stop();
       });
 
-      const loginFailureKeys = async () => {
-        const admin = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 0 });
-        try {
-          await admin.connect();
-          return await admin.keys(`${ctx.redisPrefix}login-failures:*`);
-        } finally {
-          admin.disconnect();
-        }
-      };
+      const loginFailureKeys = () =>
+        withRedis(
+          redis.url,
+          async (admin) => {
+            await admin.connect();
+            return admin.keys(`${e2e.ctx.redisPrefix}login-failures:*`);
+          },
+          { lazyConnect: true, maxRetriesPerRequest: 0 },
+        );
 
       it('still answers sign-up and login (never 500) within 1 s while Redis is down, and recovers', async () => {
         await redis.stop();
         for (const [test, status] of [
-          [api.login(email, WRONG), 401],
-          [api.login(email, PASSWORD), 200],
-          [api.signup(uniqueEmail('outage')), 201],
+          [auth.login(email, WRONG), 401],
+          [auth.login(email, PASSWORD), 200],
+          [auth.signup(uniqueEmail('outage')), 201],
         ] as const) {
           const { ms, res } = await timed(test);
           expect(res.status).toBe(status);
@@ -291,37 +282,33 @@ describe('auth throttling', () => {
         }
         // Meanwhile failed logins are still limited, in this instance's memory.
         const local = uniqueEmail('outage-local');
-        for (let i = 0; i < 3; i++) await api.login(local, WRONG).expect(401);
-        expectTooManyRequests(await api.login(local, PASSWORD), 'too_many_failed_logins', 900);
+        for (let i = 0; i < 3; i++) await auth.login(local, WRONG).expect(401);
+        expectTooManyRequests(await auth.login(local, PASSWORD), 'too_many_failed_logins', 900);
 
         // Back on Redis by itself once it returns.
         await redis.resume();
         const after = uniqueEmail('outage-after');
-        const deadline = Date.now() + 10_000;
-        let keys: string[] = [];
-        while (keys.length === 0 && Date.now() < deadline) {
-          await api.login(after, WRONG).expect(401);
-          keys = await loginFailureKeys();
-          if (keys.length === 0) await new Promise((resolve) => setTimeout(resolve, 200));
-        }
-        expect(keys.length).toBeGreaterThan(0);
+        const answers: number[] = [];
+        await eventually(
+          async () => {
+            answers.push((await auth.login(after, WRONG)).status);
+            expect((await loginFailureKeys()).length).toBeGreaterThan(0);
+          },
+          { timeoutMs: 10_000, intervalMs: 200 },
+        );
+        expect(answers.every((status) => status === 401)).toBe(true);
       });
 
       it('does not wait on a Redis that has stopped answering', async () => {
         await redis.resume();
-        const admin = new Redis(redis.url);
-        try {
-          // Commands from every client hang for 3 s, as with a stalled server or a network hole.
-          await admin.call('CLIENT', 'PAUSE', '3000', 'ALL');
-          const wrong = await timed(api.login(email, WRONG));
-          expect(wrong.res.status).toBe(401);
-          expect(wrong.ms).toBeLessThan(1000);
-          const right = await timed(api.login(email, PASSWORD));
-          expect(right.res.status).toBe(200);
-          expect(right.ms).toBeLessThan(1000);
-        } finally {
-          admin.disconnect();
-        }
+        // Commands from every client hang for 3 s, as with a stalled server or a network hole.
+        await withRedis(redis.url, (admin) => admin.call('CLIENT', 'PAUSE', '3000', 'ALL'));
+        const wrong = await timed(auth.login(email, WRONG));
+        expect(wrong.res.status).toBe(401);
+        expect(wrong.ms).toBeLessThan(1000);
+        const right = await timed(auth.login(email, PASSWORD));
+        expect(right.res.status).toBe(200);
+        expect(right.ms).toBeLessThan(1000);
       });
     });
   });
