@@ -1,20 +1,23 @@
-import { NestExpressApplication } from '@nestjs/platform-express';
 import request from 'supertest';
 import { ApiKeyVerifier } from '../src/api-keys/api-key-verifier.service';
-import { createOrg, signupUser, TestContext, TestUser } from './support/test-app';
-
-const ADMIN_EMAIL = 'admin@platform.test';
+import {
+  addMember,
+  createApiKey,
+  createMeter,
+  createOrg,
+  createPlatformAdmin,
+  createUser,
+  TestUser,
+} from './support/factories';
+import { api, asUser } from './support/http';
+import { setupTestContext } from './support/test-app';
 
 const flat = (unitAmount: number | string) => ({ model: 'flat', unitAmount });
 
 describe('Catalogue: meters and plans', () => {
-  let ctx: TestContext;
-  let app: NestExpressApplication;
+  const e2e = setupTestContext();
   let admin: TestUser;
   let user: TestUser;
-
-  const http = () => request(app.getHttpServer());
-  const asUser = (u: TestUser) => ({ Authorization: `Bearer ${u.token}` });
 
   function plan(overrides: Record<string, unknown> = {}) {
     return {
@@ -28,25 +31,13 @@ describe('Catalogue: meters and plans', () => {
     };
   }
 
-  async function createKey(orgId: string, owner: TestUser): Promise<string> {
-    const res = await http()
-      .post(`/orgs/${orgId}/api-keys`)
-      .set(asUser(owner))
-      .send({ name: 'k' })
-      .expect(201);
-    return res.body.key;
-  }
-
   beforeAll(async () => {
-    ctx = await TestContext.create();
-    app = await ctx.startApp();
-    [admin, user] = await Promise.all([signupUser(app, ADMIN_EMAIL), signupUser(app)]);
+    [admin, user] = await Promise.all([createPlatformAdmin(e2e.app), createUser(e2e.app)]);
   });
-  afterAll(() => ctx.close());
 
   describe('the seeded catalogue', () => {
     it('has the api_calls count meter', async () => {
-      const res = await http().get('/admin/meters').set(asUser(admin)).expect(200);
+      const res = await api(e2e.app).get('/admin/meters').set(asUser(admin)).expect(200);
       expect(res.body.nextCursor).toBeNull();
       expect(res.body.data).toContainEqual({
         slug: 'api_calls',
@@ -60,7 +51,7 @@ describe('Catalogue: meters and plans', () => {
     });
 
     it("has the free, pro and enterprise plans with the contract's limits and quotas", async () => {
-      const res = await http().get('/admin/plans').set(asUser(admin)).expect(200);
+      const res = await api(e2e.app).get('/admin/plans').set(asUser(admin)).expect(200);
       const byCode = Object.fromEntries(
         res.body.data.map((p: { code: string }) => [p.code, p]),
       ) as Record<string, unknown>;
@@ -96,7 +87,7 @@ describe('Catalogue: meters and plans', () => {
     });
 
     it('lists plans publicly, without sign-in and without admin timestamps', async () => {
-      const res = await http().get('/plans').expect(200);
+      const res = await api(e2e.app).get('/plans').expect(200);
       const free = res.body.data.find((p: { code: string }) => p.code === 'free');
       expect(free).toEqual({
         code: 'free',
@@ -110,12 +101,14 @@ describe('Catalogue: meters and plans', () => {
     });
 
     it('pages plans with limit and cursor', async () => {
-      const first = await http().get('/plans?limit=2').expect(200);
+      const first = await api(e2e.app).get('/plans?limit=2').expect(200);
       expect(first.body.data.map((p: { code: string }) => p.code)).toEqual(['free', 'pro']);
       expect(first.body.nextCursor).toEqual(expect.any(String));
-      const second = await http().get(`/plans?limit=2&cursor=${first.body.nextCursor}`).expect(200);
+      const second = await api(e2e.app)
+        .get(`/plans?limit=2&cursor=${first.body.nextCursor}`)
+        .expect(200);
       expect(second.body.data[0].code).toBe('enterprise');
-      await http().get('/plans?cursor=bm9wZQ').expect(400);
+      await api(e2e.app).get('/plans?cursor=bm9wZQ').expect(400);
     });
   });
 
@@ -132,7 +125,7 @@ describe('Catalogue: meters and plans', () => {
     ];
 
     it.each(adminRoutes)('%s %s is 401 without a token', async (method, path) => {
-      const res = await (http() as unknown as Record<string, (p: string) => request.Test>)
+      const res = await (api(e2e.app) as unknown as Record<string, (p: string) => request.Test>)
         [method](path)
         .send({});
       expect(res.status).toBe(401);
@@ -141,7 +134,7 @@ describe('Catalogue: meters and plans', () => {
     it.each(adminRoutes)(
       '%s %s is 403 platform_admin_required for a signed-in non-admin',
       async (method, path) => {
-        const res = await (http() as unknown as Record<string, (p: string) => request.Test>)
+        const res = await (api(e2e.app) as unknown as Record<string, (p: string) => request.Test>)
           [method](path)
           .set(asUser(user))
           .send({ slug: 'sneaky', name: 'x', aggregation: 'count' });
@@ -151,7 +144,7 @@ describe('Catalogue: meters and plans', () => {
     );
 
     it('stores nothing a non-admin sent', async () => {
-      await http().get('/admin/meters/sneaky').set(asUser(admin)).expect(404);
+      await api(e2e.app).get('/admin/meters/sneaky').set(asUser(admin)).expect(404);
     });
   });
 
@@ -186,7 +179,11 @@ describe('Catalogue: meters and plans', () => {
         { slug: 'storage_gb', name: 'Storage', aggregation: 'latest', valueProperty: 'gb' },
       ],
     ])('creates a %s meter', async (_, body) => {
-      const res = await http().post('/admin/meters').set(asUser(admin)).send(body).expect(201);
+      const res = await api(e2e.app)
+        .post('/admin/meters')
+        .set(asUser(admin))
+        .send(body)
+        .expect(201);
       expect(res.body).toEqual({
         valueProperty: null,
         groupBy: [],
@@ -194,12 +191,15 @@ describe('Catalogue: meters and plans', () => {
         createdAt: expect.any(String),
         updatedAt: expect.any(String),
       });
-      const listed = await http().get('/admin/meters?limit=200').set(asUser(admin)).expect(200);
+      const listed = await api(e2e.app)
+        .get('/admin/meters?limit=200')
+        .set(asUser(admin))
+        .expect(200);
       expect(listed.body.data.map((m: { slug: string }) => m.slug)).toContain(body.slug);
     });
 
     it('refuses a duplicate slug with 409 meter_exists', async () => {
-      const res = await http()
+      const res = await api(e2e.app)
         .post('/admin/meters')
         .set(asUser(admin))
         .send({ slug: 'api_calls', name: 'Again', aggregation: 'count' })
@@ -228,13 +228,17 @@ describe('Catalogue: meters and plans', () => {
       ],
       ['an unknown field', { slug: 'm1', name: 'x', aggregation: 'count', unit: 'ms' }],
     ])('refuses %s with 400 and stores nothing', async (_, body) => {
-      const res = await http().post('/admin/meters').set(asUser(admin)).send(body).expect(400);
+      const res = await api(e2e.app)
+        .post('/admin/meters')
+        .set(asUser(admin))
+        .send(body)
+        .expect(400);
       expect(res.body.code).toBe('validation_failed');
-      await http().get('/admin/meters/m1').set(asUser(admin)).expect(404);
+      await api(e2e.app).get('/admin/meters/m1').set(asUser(admin)).expect(404);
     });
 
     it('lists every problem of a bad meter at once', async () => {
-      const res = await http()
+      const res = await api(e2e.app)
         .post('/admin/meters')
         .set(asUser(admin))
         .send({ slug: 'Bad Slug', name: '', aggregation: 'sum' })
@@ -249,12 +253,12 @@ describe('Catalogue: meters and plans', () => {
     });
 
     it('updates the name and groupBy; slug, aggregation and valueProperty may only be echoed', async () => {
-      await http()
+      await api(e2e.app)
         .post('/admin/meters')
         .set(asUser(admin))
         .send({ slug: 'gpu_seconds', name: 'GPU', aggregation: 'sum', valueProperty: 'seconds' })
         .expect(201);
-      const res = await http()
+      const res = await api(e2e.app)
         .put('/admin/meters/gpu_seconds')
         .set(asUser(admin))
         .send({
@@ -281,19 +285,22 @@ describe('Catalogue: meters and plans', () => {
         { slug: 'gpu_minutes' },
         { valueProperty: 'minutes' },
       ]) {
-        const refused = await http()
+        const refused = await api(e2e.app)
           .put('/admin/meters/gpu_seconds')
           .set(asUser(admin))
           .send({ name: 'Changed', ...change })
           .expect(400);
         expect(refused.body.code).toBe('immutable_field');
       }
-      const after = await http().get('/admin/meters/gpu_seconds').set(asUser(admin)).expect(200);
+      const after = await api(e2e.app)
+        .get('/admin/meters/gpu_seconds')
+        .set(asUser(admin))
+        .expect(200);
       expect(after.body).toMatchObject({ name: 'GPU seconds', aggregation: 'sum' });
     });
 
     it('answers 404 meter_not_found for an unknown slug on PUT', async () => {
-      const res = await http()
+      const res = await api(e2e.app)
         .put('/admin/meters/nope')
         .set(asUser(admin))
         .send({ name: 'x' })
@@ -304,16 +311,12 @@ describe('Catalogue: meters and plans', () => {
 
   describe('plans', () => {
     beforeAll(async () => {
-      await http()
-        .post('/admin/meters')
-        .set(asUser(admin))
-        .send({
-          slug: 'llm_tokens',
-          name: 'LLM tokens',
-          aggregation: 'sum',
-          valueProperty: 'tokens',
-        })
-        .expect(201);
+      await createMeter(e2e.app, admin, {
+        slug: 'llm_tokens',
+        name: 'LLM tokens',
+        aggregation: 'sum',
+        valueProperty: 'tokens',
+      });
     });
 
     it('creates a plan with every price model and reads it back', async () => {
@@ -340,13 +343,13 @@ describe('Catalogue: meters and plans', () => {
           },
         ],
       });
-      const res = await http().post('/admin/plans').set(asUser(admin)).send(body).expect(201);
+      const res = await api(e2e.app).post('/admin/plans').set(asUser(admin)).send(body).expect(201);
       expect(res.body).toEqual({
         ...body,
         createdAt: expect.any(String),
         updatedAt: expect.any(String),
       });
-      const read = await http().get('/admin/plans/scale').set(asUser(admin)).expect(200);
+      const read = await api(e2e.app).get('/admin/plans/scale').set(asUser(admin)).expect(200);
       expect(read.body).toEqual(res.body);
 
       const volume = plan({
@@ -365,15 +368,15 @@ describe('Catalogue: meters and plans', () => {
           },
         ],
       });
-      await http().post('/admin/plans').set(asUser(admin)).send(volume).expect(201);
-      const publicList = await http().get('/plans').expect(200);
+      await api(e2e.app).post('/admin/plans').set(asUser(admin)).send(volume).expect(201);
+      const publicList = await api(e2e.app).get('/plans').expect(200);
       expect(publicList.body.data.map((p: { code: string }) => p.code)).toEqual(
         expect.arrayContaining(['scale', volume.code]),
       );
     });
 
     it('refuses a duplicate code with 409 plan_exists', async () => {
-      const res = await http()
+      const res = await api(e2e.app)
         .post('/admin/plans')
         .set(asUser(admin))
         .send(plan({ code: 'pro' }))
@@ -425,10 +428,10 @@ describe('Catalogue: meters and plans', () => {
         }),
       ],
     ])('refuses a price model with %s (400) and stores nothing', async (_, body) => {
-      const res = await http().post('/admin/plans').set(asUser(admin)).send(body).expect(400);
+      const res = await api(e2e.app).post('/admin/plans').set(asUser(admin)).send(body).expect(400);
       expect(res.body.code).toBe('validation_failed');
       expect(res.body.message).toEqual([expect.stringMatching(/^meters\.0\.price /)]);
-      await http().get('/admin/plans/bad_plan').set(asUser(admin)).expect(404);
+      await api(e2e.app).get('/admin/plans/bad_plan').set(asUser(admin)).expect(404);
     });
 
     it.each([
@@ -472,13 +475,13 @@ describe('Catalogue: meters and plans', () => {
         }),
       ],
     ])('refuses %s with 400', async (_, body) => {
-      const res = await http().post('/admin/plans').set(asUser(admin)).send(body).expect(400);
+      const res = await api(e2e.app).post('/admin/plans').set(asUser(admin)).send(body).expect(400);
       expect(res.body.code).toBe('validation_failed');
-      await http().get('/admin/plans/bad_plan').set(asUser(admin)).expect(404);
+      await api(e2e.app).get('/admin/plans/bad_plan').set(asUser(admin)).expect(404);
     });
 
     it('refuses a plan naming an unknown meter with 400 unknown_meter naming it', async () => {
-      const res = await http()
+      const res = await api(e2e.app)
         .post('/admin/plans')
         .set(asUser(admin))
         .send(
@@ -494,14 +497,14 @@ describe('Catalogue: meters and plans', () => {
       expect(res.body.code).toBe('unknown_meter');
       expect(res.body.message).toEqual([expect.stringContaining('"no_such_meter"')]);
       expect(res.body.message[0]).toMatch(/^meters\.1\.meter/);
-      await http().get('/admin/plans/bad_plan').set(asUser(admin)).expect(404);
+      await api(e2e.app).get('/admin/plans/bad_plan').set(asUser(admin)).expect(404);
     });
 
     it('answers 404 plan_not_found for an unknown code', async () => {
-      const get = await http().get('/admin/plans/nope').set(asUser(admin)).expect(404);
+      const get = await api(e2e.app).get('/admin/plans/nope').set(asUser(admin)).expect(404);
       expect(get.body.code).toBe('plan_not_found');
       const { code: _code, ...content } = plan();
-      const put = await http()
+      const put = await api(e2e.app)
         .put('/admin/plans/nope')
         .set(asUser(admin))
         .send(content)
@@ -511,16 +514,11 @@ describe('Catalogue: meters and plans', () => {
 
     it("replaces everything but the code, and the plan's keys get the new rate limit at once", async () => {
       const body = plan();
-      await http().post('/admin/plans').set(asUser(admin)).send(body).expect(201);
-      const owner = await signupUser(app);
-      const orgId = await createOrg(app, owner);
-      await http()
-        .put(`/orgs/${orgId}/plan`)
-        .set(asUser(owner))
-        .send({ plan: body.code })
-        .expect(200);
-      const key = await createKey(orgId, owner);
-      const verifier = app.get(ApiKeyVerifier);
+      await api(e2e.app).post('/admin/plans').set(asUser(admin)).send(body).expect(201);
+      const owner = await createUser(e2e.app);
+      const orgId = await createOrg(e2e.app, owner, { plan: body.code });
+      const { key } = await createApiKey(e2e.app, owner, orgId);
+      const verifier = e2e.app.get(ApiKeyVerifier);
       const before = await verifier.check(key);
       expect(before.key?.rateLimit).toEqual({ limit: 50, periodSeconds: 1 });
 
@@ -541,7 +539,7 @@ describe('Catalogue: meters and plans', () => {
       };
       const invalidate = jest.spyOn(verifier, 'invalidate');
       try {
-        const res = await http()
+        const res = await api(e2e.app)
           .put(`/admin/plans/${body.code}`)
           .set(asUser(admin))
           .send(replacement)
@@ -551,7 +549,10 @@ describe('Catalogue: meters and plans', () => {
       } finally {
         invalidate.mockRestore();
       }
-      const read = await http().get(`/admin/plans/${body.code}`).set(asUser(admin)).expect(200);
+      const read = await api(e2e.app)
+        .get(`/admin/plans/${body.code}`)
+        .set(asUser(admin))
+        .expect(200);
       expect(read.body).toMatchObject(replacement);
       const after = await verifier.check(key);
       expect(after.key?.rateLimit).toEqual({ limit: 75, periodSeconds: 2 });
@@ -559,13 +560,13 @@ describe('Catalogue: meters and plans', () => {
 
     it('refuses to change a code on PUT, and validates PUT bodies like POST', async () => {
       const { code: _code, ...content } = plan();
-      const renamed = await http()
+      const renamed = await api(e2e.app)
         .put('/admin/plans/pro')
         .set(asUser(admin))
         .send({ ...content, code: 'pro2' })
         .expect(400);
       expect(renamed.body.code).toBe('immutable_field');
-      const invalid = await http()
+      const invalid = await api(e2e.app)
         .put('/admin/plans/pro')
         .set(asUser(admin))
         .send({
@@ -574,7 +575,7 @@ describe('Catalogue: meters and plans', () => {
         })
         .expect(400);
       expect(invalid.body.code).toBe('validation_failed');
-      const unknown = await http()
+      const unknown = await api(e2e.app)
         .put('/admin/plans/pro')
         .set(asUser(admin))
         .send({
@@ -583,7 +584,7 @@ describe('Catalogue: meters and plans', () => {
         })
         .expect(400);
       expect(unknown.body.code).toBe('unknown_meter');
-      const pro = await http().get('/admin/plans/pro').set(asUser(admin)).expect(200);
+      const pro = await api(e2e.app).get('/admin/plans/pro').set(asUser(admin)).expect(200);
       expect(pro.body).toMatchObject({ name: 'Pro', rateLimit: { limit: 100, periodSeconds: 1 } });
     });
   });
@@ -597,30 +598,22 @@ describe('Catalogue: meters and plans', () => {
 
     beforeAll(async () => {
       [owner, orgAdmin, member, outsider] = await Promise.all([
-        signupUser(app),
-        signupUser(app),
-        signupUser(app),
-        signupUser(app),
+        createUser(e2e.app),
+        createUser(e2e.app),
+        createUser(e2e.app),
+        createUser(e2e.app),
       ]);
-      orgId = await createOrg(app, owner);
-      for (const [u, role] of [
-        [orgAdmin, 'admin'],
-        [member, 'member'],
-      ] as const) {
-        await http()
-          .post(`/orgs/${orgId}/members`)
-          .set(asUser(owner))
-          .send({ email: u.email, role })
-          .expect(201);
-      }
+      orgId = await createOrg(e2e.app, owner);
+      await addMember(e2e.app, owner, orgId, orgAdmin, 'admin');
+      await addMember(e2e.app, owner, orgId, member, 'member');
     });
 
     it('lets the owner move the org to another plan, audited, with its keys on the new limit', async () => {
-      const key = await createKey(orgId, owner);
-      const verifier = app.get(ApiKeyVerifier);
+      const { key } = await createApiKey(e2e.app, owner, orgId);
+      const verifier = e2e.app.get(ApiKeyVerifier);
       expect((await verifier.check(key)).key?.rateLimit.limit).toBe(10);
 
-      const res = await http()
+      const res = await api(e2e.app)
         .put(`/orgs/${orgId}/plan`)
         .set(asUser(owner))
         .send({ plan: 'pro' })
@@ -632,10 +625,13 @@ describe('Catalogue: meters and plans', () => {
         role: 'owner',
         createdAt: expect.any(String),
       });
-      const org = await http().get(`/orgs/${orgId}`).set(asUser(member)).expect(200);
+      const org = await api(e2e.app).get(`/orgs/${orgId}`).set(asUser(member)).expect(200);
       expect(org.body.plan).toBe('pro');
 
-      const audit = await http().get(`/orgs/${orgId}/audit-events`).set(asUser(owner)).expect(200);
+      const audit = await api(e2e.app)
+        .get(`/orgs/${orgId}/audit-events`)
+        .set(asUser(owner))
+        .expect(200);
       expect(audit.body.data[0]).toMatchObject({
         actorUserId: owner.id,
         action: 'org.plan_changed',
@@ -648,40 +644,44 @@ describe('Catalogue: meters and plans', () => {
     });
 
     it('records nothing when the org is already on the plan', async () => {
-      const before = await http().get(`/orgs/${orgId}/audit-events`).set(asUser(owner));
-      await http().put(`/orgs/${orgId}/plan`).set(asUser(owner)).send({ plan: 'pro' }).expect(200);
-      const after = await http().get(`/orgs/${orgId}/audit-events`).set(asUser(owner));
+      const before = await api(e2e.app).get(`/orgs/${orgId}/audit-events`).set(asUser(owner));
+      await api(e2e.app)
+        .put(`/orgs/${orgId}/plan`)
+        .set(asUser(owner))
+        .send({ plan: 'pro' })
+        .expect(200);
+      const after = await api(e2e.app).get(`/orgs/${orgId}/audit-events`).set(asUser(owner));
       expect(after.body.data).toHaveLength(before.body.data.length);
     });
 
     it('is 403 for an admin or a member of the org, 404 for an outsider, 401 anonymous', async () => {
       for (const u of [orgAdmin, member]) {
-        const res = await http()
+        const res = await api(e2e.app)
           .put(`/orgs/${orgId}/plan`)
           .set(asUser(u))
           .send({ plan: 'enterprise' })
           .expect(403);
         expect(res.body.code).toBe('insufficient_role');
       }
-      const res = await http()
+      const res = await api(e2e.app)
         .put(`/orgs/${orgId}/plan`)
         .set(asUser(outsider))
         .send({ plan: 'enterprise' })
         .expect(404);
       expect(res.body.code).toBe('org_not_found');
-      await http().put(`/orgs/${orgId}/plan`).send({ plan: 'enterprise' }).expect(401);
-      const org = await http().get(`/orgs/${orgId}`).set(asUser(owner)).expect(200);
+      await api(e2e.app).put(`/orgs/${orgId}/plan`).send({ plan: 'enterprise' }).expect(401);
+      const org = await api(e2e.app).get(`/orgs/${orgId}`).set(asUser(owner)).expect(200);
       expect(org.body.plan).toBe('pro');
     });
 
     it('answers 404 plan_not_found for an unknown plan and changes nothing', async () => {
-      const res = await http()
+      const res = await api(e2e.app)
         .put(`/orgs/${orgId}/plan`)
         .set(asUser(owner))
         .send({ plan: 'platinum' })
         .expect(404);
       expect(res.body.code).toBe('plan_not_found');
-      const org = await http().get(`/orgs/${orgId}`).set(asUser(owner)).expect(200);
+      const org = await api(e2e.app).get(`/orgs/${orgId}`).set(asUser(owner)).expect(200);
       expect(org.body.plan).toBe('pro');
     });
 
@@ -690,7 +690,7 @@ describe('Catalogue: meters and plans', () => {
       ['a plan that is not a string', { plan: 3 }],
       ['an unknown field', { plan: 'free', reason: 'cheaper' }],
     ])('refuses %s with 400', async (_, body) => {
-      await http().put(`/orgs/${orgId}/plan`).set(asUser(owner)).send(body).expect(400);
+      await api(e2e.app).put(`/orgs/${orgId}/plan`).set(asUser(owner)).send(body).expect(400);
     });
   });
 });
