@@ -1,84 +1,69 @@
 import { randomUUID } from 'node:crypto';
-import { NestExpressApplication } from '@nestjs/platform-express';
-import request from 'supertest';
-import { createOrg, signupUser, TestContext, TestUser } from './support/test-app';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-type Role = 'owner' | 'admin' | 'member';
+import { expectError, UUID } from './support/assertions';
+import { addMember, createOrg, createUser, OrgRole, TestUser } from './support/factories';
+import { api, asUser } from './support/http';
+import { setupTestContext } from './support/test-app';
 
 interface OrgBody {
   id: string;
   name: string;
   plan: string;
-  role: Role;
+  role: OrgRole;
   createdAt: string;
 }
 
 interface MemberBody {
   userId: string;
   email: string;
-  role: Role;
+  role: OrgRole;
   createdAt: string;
 }
 
 describe('orgs and members', () => {
-  let ctx: TestContext;
-  let app: NestExpressApplication;
+  const e2e = setupTestContext();
   let owner: TestUser;
   let admin: TestUser;
   let member: TestUser;
   let outsider: TestUser;
   let spare: TestUser;
 
-  const http = () => request(app.getHttpServer());
-  const as = (user: TestUser) => ({ Authorization: `Bearer ${user.token}` });
-
-  const addMember = (orgId: string, actor: TestUser, email: string, role: Role) =>
-    http().post(`/orgs/${orgId}/members`).set(as(actor)).send({ email, role });
-  const patchMember = (orgId: string, actor: TestUser, userId: string, role: Role) =>
-    http().patch(`/orgs/${orgId}/members/${userId}`).set(as(actor)).send({ role });
+  // The member routes under test, as `actor`; each test states the status it expects.
+  const postMember = (orgId: string, actor: TestUser, email: string, role: OrgRole) =>
+    api(e2e.app).post(`/orgs/${orgId}/members`).set(asUser(actor)).send({ email, role });
+  const patchMember = (orgId: string, actor: TestUser, userId: string, role: OrgRole) =>
+    api(e2e.app).patch(`/orgs/${orgId}/members/${userId}`).set(asUser(actor)).send({ role });
   const removeMember = (orgId: string, actor: TestUser, userId: string) =>
-    http().delete(`/orgs/${orgId}/members/${userId}`).set(as(actor));
+    api(e2e.app).delete(`/orgs/${orgId}/members/${userId}`).set(asUser(actor));
   const listMembers = async (orgId: string, actor = owner): Promise<MemberBody[]> =>
-    (await http().get(`/orgs/${orgId}/members`).set(as(actor)).expect(200)).body.data;
+    (await api(e2e.app).get(`/orgs/${orgId}/members`).set(asUser(actor)).expect(200)).body.data;
   const roleOf = async (orgId: string, user: TestUser) =>
     (await listMembers(orgId)).find((m) => m.userId === user.id)?.role;
 
   /** A fresh org of `owner` with `admin` as admin and `member` as member. */
   async function standardOrg(name = 'Acme'): Promise<string> {
-    const orgId = await createOrg(app, owner, name);
-    await addMember(orgId, owner, admin.email, 'admin').expect(201);
-    await addMember(orgId, owner, member.email, 'member').expect(201);
+    const orgId = await createOrg(e2e.app, owner, { name });
+    await addMember(e2e.app, owner, orgId, admin, 'admin');
+    await addMember(e2e.app, owner, orgId, member, 'member');
     return orgId;
   }
 
-  function expectError(res: request.Response, statusCode: number, code: string): void {
-    expect(res.status).toBe(statusCode);
-    expect(res.body).toEqual({
-      statusCode,
-      error: expect.any(String),
-      message: expect.anything(),
-      code,
-    });
-  }
-
   beforeAll(async () => {
-    ctx = await TestContext.create();
-    app = await ctx.startApp();
     [owner, admin, member, outsider, spare] = await Promise.all([
-      signupUser(app),
-      signupUser(app),
-      signupUser(app),
-      signupUser(app),
-      signupUser(app),
+      createUser(e2e.app),
+      createUser(e2e.app),
+      createUser(e2e.app),
+      createUser(e2e.app),
+      createUser(e2e.app),
     ]);
   });
-  afterAll(() => ctx.close());
 
   describe('POST /orgs', () => {
     it('creates an org on the free plan with the creator as owner', async () => {
-      const res = await http().post('/orgs').set(as(owner)).send({ name: 'Acme Inc.' }).expect(201);
+      const res = await api(e2e.app)
+        .post('/orgs')
+        .set(asUser(owner))
+        .send({ name: 'Acme Inc.' })
+        .expect(201);
       expect(Object.keys(res.body).sort()).toEqual(['createdAt', 'id', 'name', 'plan', 'role']);
       expect(res.body).toMatchObject({ name: 'Acme Inc.', plan: 'free', role: 'owner' });
       expect(res.body.id).toMatch(UUID);
@@ -91,9 +76,9 @@ describe('orgs and members', () => {
     });
 
     it('trims the name', async () => {
-      const res = await http()
+      const res = await api(e2e.app)
         .post('/orgs')
-        .set(as(owner))
+        .set(asUser(owner))
         .send({ name: '  \tSpaced Out  ' })
         .expect(201);
       expect(res.body.name).toBe('Spaced Out');
@@ -101,7 +86,7 @@ describe('orgs and members', () => {
 
     it('accepts a name of 1 and of 100 characters', async () => {
       for (const name of ['x', 'n'.repeat(100), `  ${'n'.repeat(100)}  `]) {
-        const res = await http().post('/orgs').set(as(owner)).send({ name }).expect(201);
+        const res = await api(e2e.app).post('/orgs').set(asUser(owner)).send({ name }).expect(201);
         expect(res.body.name).toBe(name.trim());
       }
     });
@@ -115,13 +100,13 @@ describe('orgs and members', () => {
       ['null', { name: null }],
       ['an unknown field', { name: 'Acme', plan: 'enterprise' }],
     ])('refuses %s with 400 validation_failed', async (_label, body) => {
-      const res = await http().post('/orgs').set(as(owner)).send(body);
+      const res = await api(e2e.app).post('/orgs').set(asUser(owner)).send(body);
       expectError(res, 400, 'validation_failed');
       expect(Array.isArray(res.body.message)).toBe(true);
     });
 
     it('needs a user token', async () => {
-      const res = await http().post('/orgs').send({ name: 'Anon' });
+      const res = await api(e2e.app).post('/orgs').send({ name: 'Anon' });
       expectError(res, 401, 'invalid_token');
     });
   });
@@ -132,19 +117,20 @@ describe('orgs and members', () => {
     let joinedOrgId: string;
 
     beforeAll(async () => {
-      lister = await signupUser(app);
+      lister = await createUser(e2e.app);
       // An org of someone else that the lister was added to, then the lister's own orgs.
-      joinedOrgId = await createOrg(app, outsider, 'Joined');
-      await addMember(joinedOrgId, outsider, lister.email, 'member').expect(201);
+      joinedOrgId = await createOrg(e2e.app, outsider, { name: 'Joined' });
+      await addMember(e2e.app, outsider, joinedOrgId, lister, 'member');
       created = [];
-      for (let i = 1; i <= 4; i++) created.push(await createOrg(app, lister, `Mine ${i}`));
+      for (let i = 1; i <= 4; i++)
+        created.push(await createOrg(e2e.app, lister, { name: `Mine ${i}` }));
       // Noise: orgs the lister does not belong to.
-      await createOrg(app, outsider, 'Not yours');
-      await createOrg(app, owner, 'Not yours either');
+      await createOrg(e2e.app, outsider, { name: 'Not yours' });
+      await createOrg(e2e.app, owner, { name: 'Not yours either' });
     });
 
     it("lists only the caller's orgs, newest first, each with the caller's role", async () => {
-      const res = await http().get('/orgs').set(as(lister)).expect(200);
+      const res = await api(e2e.app).get('/orgs').set(asUser(lister)).expect(200);
       expect(res.body.nextCursor).toBeNull();
       const orgs: OrgBody[] = res.body.data;
       expect(orgs.map((o) => o.name)).toEqual(['Mine 4', 'Mine 3', 'Mine 2', 'Mine 1', 'Joined']);
@@ -159,19 +145,20 @@ describe('orgs and members', () => {
     });
 
     it('answers an empty page for a user without orgs', async () => {
-      const res = await http().get('/orgs').set(as(spare)).expect(200);
+      const res = await api(e2e.app).get('/orgs').set(asUser(spare)).expect(200);
       expect(res.body).toEqual({ data: [], nextCursor: null });
     });
 
     it('pages with limit and cursor, each org exactly once', async () => {
-      const all = (await http().get('/orgs').set(as(lister)).expect(200)).body.data as OrgBody[];
+      const all = (await api(e2e.app).get('/orgs').set(asUser(lister)).expect(200)).body
+        .data as OrgBody[];
       const seen: string[] = [];
       const sizes: number[] = [];
       let cursor: string | null = null;
       do {
         const query: Record<string, string | number> = { limit: 2 };
         if (cursor) query.cursor = cursor;
-        const res = await http().get('/orgs').query(query).set(as(lister)).expect(200);
+        const res = await api(e2e.app).get('/orgs').query(query).set(asUser(lister)).expect(200);
         sizes.push(res.body.data.length);
         seen.push(...res.body.data.map((o: OrgBody) => o.id));
         cursor = res.body.nextCursor;
@@ -182,39 +169,41 @@ describe('orgs and members', () => {
     });
 
     it('answers nextCursor null when the last page is exactly full', async () => {
-      const first = await http().get('/orgs?limit=3').set(as(lister)).expect(200);
-      const second = await http()
+      const first = await api(e2e.app).get('/orgs?limit=3').set(asUser(lister)).expect(200);
+      const second = await api(e2e.app)
         .get('/orgs')
         .query({ limit: 2, cursor: first.body.nextCursor })
-        .set(as(lister))
+        .set(asUser(lister))
         .expect(200);
       expect(second.body.data).toHaveLength(2);
       expect(second.body.nextCursor).toBeNull();
     });
 
     it('accepts limit=1 and limit=200', async () => {
-      const one = await http().get('/orgs?limit=1').set(as(lister)).expect(200);
+      const one = await api(e2e.app).get('/orgs?limit=1').set(asUser(lister)).expect(200);
       expect(one.body.data).toHaveLength(1);
       expect(one.body.nextCursor).toEqual(expect.any(String));
-      const max = await http().get('/orgs?limit=200').set(as(lister)).expect(200);
+      const max = await api(e2e.app).get('/orgs?limit=200').set(asUser(lister)).expect(200);
       expect(max.body.data).toHaveLength(5);
       expect(max.body.nextCursor).toBeNull();
     });
 
     it('pages 50 at a time by default', async () => {
-      const many = await signupUser(app);
+      const many = await createUser(e2e.app);
       for (let batch = 0; batch < 51; batch += 17) {
         await Promise.all(
-          Array.from({ length: 17 }, (_, i) => createOrg(app, many, `Bulk ${batch + i}`)),
+          Array.from({ length: 17 }, (_, i) =>
+            createOrg(e2e.app, many, { name: `Bulk ${batch + i}` }),
+          ),
         );
       }
-      const first = await http().get('/orgs').set(as(many)).expect(200);
+      const first = await api(e2e.app).get('/orgs').set(asUser(many)).expect(200);
       expect(first.body.data).toHaveLength(50);
       expect(first.body.nextCursor).toEqual(expect.any(String));
-      const rest = await http()
+      const rest = await api(e2e.app)
         .get('/orgs')
         .query({ cursor: first.body.nextCursor })
-        .set(as(many))
+        .set(asUser(many))
         .expect(200);
       expect(rest.body.data).toHaveLength(1);
       expect(rest.body.nextCursor).toBeNull();
@@ -225,7 +214,7 @@ describe('orgs and members', () => {
     it.each(['201', '0', '-1', 'abc', '1.5', '1000000'])(
       'refuses limit=%s with 400',
       async (limit) => {
-        const res = await http().get('/orgs').query({ limit }).set(as(lister));
+        const res = await api(e2e.app).get('/orgs').query({ limit }).set(asUser(lister));
         expectError(res, 400, 'validation_failed');
       },
     );
@@ -237,23 +226,23 @@ describe('orgs and members', () => {
       Buffer.from(`2024-01-01T00:00:00.000Z|${randomUUID()}|extra`).toString('base64url'),
       'x'.repeat(201),
     ])('refuses the cursor %j with 400', async (cursor) => {
-      const res = await http().get('/orgs').query({ cursor }).set(as(lister));
+      const res = await api(e2e.app).get('/orgs').query({ cursor }).set(asUser(lister));
       expect(res.status).toBe(400);
       expect(['invalid_cursor', 'validation_failed']).toContain(res.body.code);
     });
 
     it('refuses a structurally bad cursor with code invalid_cursor', async () => {
-      const res = await http().get('/orgs').query({ cursor: 'garbage' }).set(as(lister));
+      const res = await api(e2e.app).get('/orgs').query({ cursor: 'garbage' }).set(asUser(lister));
       expectError(res, 400, 'invalid_cursor');
     });
 
     it('refuses unknown query parameters with 400', async () => {
-      const res = await http().get('/orgs').query({ sort: 'name' }).set(as(lister));
+      const res = await api(e2e.app).get('/orgs').query({ sort: 'name' }).set(asUser(lister));
       expectError(res, 400, 'validation_failed');
     });
 
     it('needs a user token', async () => {
-      expectError(await http().get('/orgs'), 401, 'invalid_token');
+      expectError(await api(e2e.app).get('/orgs'), 401, 'invalid_token');
     });
   });
 
@@ -270,7 +259,7 @@ describe('orgs and members', () => {
         [admin, 'admin'],
         [member, 'member'],
       ] as const) {
-        const res = await http().get(`/orgs/${orgId}`).set(as(user)).expect(200);
+        const res = await api(e2e.app).get(`/orgs/${orgId}`).set(asUser(user)).expect(200);
         expect(res.body).toEqual({
           id: orgId,
           name: 'Visible',
@@ -282,9 +271,9 @@ describe('orgs and members', () => {
     });
 
     it('answers an outsider 404, exactly as for an org that does not exist', async () => {
-      const outsiderRes = await http().get(`/orgs/${orgId}`).set(as(outsider));
-      const randomRes = await http().get(`/orgs/${randomUUID()}`).set(as(outsider));
-      const nonUuidRes = await http().get('/orgs/not-a-uuid').set(as(outsider));
+      const outsiderRes = await api(e2e.app).get(`/orgs/${orgId}`).set(asUser(outsider));
+      const randomRes = await api(e2e.app).get(`/orgs/${randomUUID()}`).set(asUser(outsider));
+      const nonUuidRes = await api(e2e.app).get('/orgs/not-a-uuid').set(asUser(outsider));
       expectError(outsiderRes, 404, 'org_not_found');
       expect(randomRes.status).toBe(404);
       expect(nonUuidRes.status).toBe(404);
@@ -294,8 +283,8 @@ describe('orgs and members', () => {
     });
 
     it('needs a user token (401 before any 404)', async () => {
-      expectError(await http().get(`/orgs/${orgId}`), 401, 'invalid_token');
-      expectError(await http().get(`/orgs/${randomUUID()}`), 401, 'invalid_token');
+      expectError(await api(e2e.app).get(`/orgs/${orgId}`), 401, 'invalid_token');
+      expectError(await api(e2e.app).get(`/orgs/${randomUUID()}`), 401, 'invalid_token');
     });
   });
 
@@ -308,7 +297,10 @@ describe('orgs and members', () => {
 
     it('lists {userId, email, role, createdAt} of every member to any member', async () => {
       for (const viewer of [owner, admin, member]) {
-        const res = await http().get(`/orgs/${orgId}/members`).set(as(viewer)).expect(200);
+        const res = await api(e2e.app)
+          .get(`/orgs/${orgId}/members`)
+          .set(asUser(viewer))
+          .expect(200);
         expect(res.body.nextCursor).toBeNull();
         const members: MemberBody[] = res.body.data;
         for (const m of members) {
@@ -329,10 +321,10 @@ describe('orgs and members', () => {
       do {
         const query: Record<string, string | number> = { limit: 1 };
         if (cursor) query.cursor = cursor;
-        const res = await http()
+        const res = await api(e2e.app)
           .get(`/orgs/${orgId}/members`)
           .query(query)
-          .set(as(member))
+          .set(asUser(member))
           .expect(200);
         expect(res.body.data).toHaveLength(1);
         seen.push(res.body.data[0].userId);
@@ -344,52 +336,54 @@ describe('orgs and members', () => {
     });
 
     it('refuses limit=201 and a bad cursor with 400', async () => {
-      const tooMany = await http().get(`/orgs/${orgId}/members?limit=201`).set(as(member));
+      const tooMany = await api(e2e.app)
+        .get(`/orgs/${orgId}/members?limit=201`)
+        .set(asUser(member));
       expectError(tooMany, 400, 'validation_failed');
-      const bad = await http().get(`/orgs/${orgId}/members?cursor=nope`).set(as(member));
+      const bad = await api(e2e.app).get(`/orgs/${orgId}/members?cursor=nope`).set(asUser(member));
       expectError(bad, 400, 'invalid_cursor');
     });
   });
 
   describe('POST /orgs/:orgId/members', () => {
     it('adds a user by email (201), and changes the role of a member already there (200)', async () => {
-      const orgId = await createOrg(app, owner);
-      const added = await addMember(orgId, owner, spare.email, 'member').expect(201);
+      const orgId = await createOrg(e2e.app, owner);
+      const added = await postMember(orgId, owner, spare.email, 'member').expect(201);
       expect(added.body).toEqual({
         userId: spare.id,
         email: spare.email,
         role: 'member',
         createdAt: expect.any(String),
       });
-      const changed = await addMember(orgId, owner, spare.email, 'admin').expect(200);
+      const changed = await postMember(orgId, owner, spare.email, 'admin').expect(200);
       expect(changed.body).toMatchObject({ userId: spare.id, role: 'admin' });
       expect(changed.body.createdAt).toBe(added.body.createdAt);
       expect(await roleOf(orgId, spare)).toBe('admin');
       // The same role again is still "already a member": 200, nothing changes.
-      await addMember(orgId, owner, spare.email, 'admin').expect(200);
+      await postMember(orgId, owner, spare.email, 'admin').expect(200);
       expect(await listMembers(orgId)).toHaveLength(2);
     });
 
     it('finds the user by email in any letter case, with surrounding spaces', async () => {
-      const orgId = await createOrg(app, owner);
-      const res = await addMember(orgId, owner, `  ${spare.email.toUpperCase()} `, 'member');
+      const orgId = await createOrg(e2e.app, owner);
+      const res = await postMember(orgId, owner, `  ${spare.email.toUpperCase()} `, 'member');
       expect(res.status).toBe(201);
       expect(res.body.userId).toBe(spare.id);
     });
 
     it('gives the new member access to the org', async () => {
-      const orgId = await createOrg(app, owner, 'Welcome');
-      await http().get(`/orgs/${orgId}`).set(as(spare)).expect(404);
-      await addMember(orgId, owner, spare.email, 'member').expect(201);
-      const res = await http().get(`/orgs/${orgId}`).set(as(spare)).expect(200);
+      const orgId = await createOrg(e2e.app, owner, { name: 'Welcome' });
+      await api(e2e.app).get(`/orgs/${orgId}`).set(asUser(spare)).expect(404);
+      await postMember(orgId, owner, spare.email, 'member').expect(201);
+      const res = await api(e2e.app).get(`/orgs/${orgId}`).set(asUser(spare)).expect(200);
       expect(res.body.role).toBe('member');
-      const list = await http().get('/orgs').set(as(spare)).expect(200);
+      const list = await api(e2e.app).get('/orgs').set(asUser(spare)).expect(200);
       expect(list.body.data.map((o: OrgBody) => o.id)).toContain(orgId);
     });
 
     it('answers an unknown email with 404 user_not_found', async () => {
-      const orgId = await createOrg(app, owner);
-      const res = await addMember(orgId, owner, 'nobody-here@example.test', 'member');
+      const orgId = await createOrg(e2e.app, owner);
+      const res = await postMember(orgId, owner, 'nobody-here@example.test', 'member');
       expectError(res, 404, 'user_not_found');
     });
 
@@ -399,50 +393,50 @@ describe('orgs and members', () => {
       ['a bad email', { email: 'not-an-email', role: 'member' }],
       ['an unknown field', { email: 'x@example.test', role: 'member', note: 'hi' }],
     ])('refuses %s with 400 validation_failed', async (_label, body) => {
-      const orgId = await createOrg(app, owner);
-      const res = await http().post(`/orgs/${orgId}/members`).set(as(owner)).send(body);
+      const orgId = await createOrg(e2e.app, owner);
+      const res = await api(e2e.app).post(`/orgs/${orgId}/members`).set(asUser(owner)).send(body);
       expectError(res, 400, 'validation_failed');
     });
 
     it('refuses a member with 403 insufficient_role, and adds no one', async () => {
       const orgId = await standardOrg();
-      const res = await addMember(orgId, member, spare.email, 'member');
+      const res = await postMember(orgId, member, spare.email, 'member');
       expectError(res, 403, 'insufficient_role');
       expect(await roleOf(orgId, spare)).toBeUndefined();
     });
 
     it('lets an admin add members and admins', async () => {
       const orgId = await standardOrg();
-      await addMember(orgId, admin, spare.email, 'member').expect(201);
-      await addMember(orgId, admin, spare.email, 'admin').expect(200);
+      await postMember(orgId, admin, spare.email, 'member').expect(201);
+      await postMember(orgId, admin, spare.email, 'admin').expect(200);
       expect(await roleOf(orgId, spare)).toBe('admin');
     });
 
     it('refuses an admin granting owner with 403 owner_required, and changes nothing', async () => {
       const orgId = await standardOrg();
-      expectError(await addMember(orgId, admin, spare.email, 'owner'), 403, 'owner_required');
+      expectError(await postMember(orgId, admin, spare.email, 'owner'), 403, 'owner_required');
       expect(await roleOf(orgId, spare)).toBeUndefined();
-      expectError(await addMember(orgId, admin, member.email, 'owner'), 403, 'owner_required');
+      expectError(await postMember(orgId, admin, member.email, 'owner'), 403, 'owner_required');
       expect(await roleOf(orgId, member)).toBe('member');
-      expectError(await addMember(orgId, admin, admin.email, 'owner'), 403, 'owner_required');
+      expectError(await postMember(orgId, admin, admin.email, 'owner'), 403, 'owner_required');
       expect(await roleOf(orgId, admin)).toBe('admin');
     });
 
     it('refuses an admin demoting an owner through add with 403 owner_required', async () => {
       const orgId = await standardOrg();
-      expectError(await addMember(orgId, admin, owner.email, 'member'), 403, 'owner_required');
+      expectError(await postMember(orgId, admin, owner.email, 'member'), 403, 'owner_required');
       expect(await roleOf(orgId, owner)).toBe('owner');
     });
 
     it('lets an owner add another owner', async () => {
-      const orgId = await createOrg(app, owner);
-      const res = await addMember(orgId, owner, spare.email, 'owner').expect(201);
+      const orgId = await createOrg(e2e.app, owner);
+      const res = await postMember(orgId, owner, spare.email, 'owner').expect(201);
       expect(res.body.role).toBe('owner');
     });
 
     it('refuses the last owner demoting themself through add with 409 last_owner', async () => {
       const orgId = await standardOrg();
-      expectError(await addMember(orgId, owner, owner.email, 'admin'), 409, 'last_owner');
+      expectError(await postMember(orgId, owner, owner.email, 'admin'), 409, 'last_owner');
       expect(await roleOf(orgId, owner)).toBe('owner');
     });
   });
@@ -482,7 +476,7 @@ describe('orgs and members', () => {
       const orgId = await standardOrg();
       const res = await patchMember(orgId, owner, admin.id, 'owner').expect(200);
       expect(res.body.role).toBe('owner');
-      const view = await http().get(`/orgs/${orgId}`).set(as(admin)).expect(200);
+      const view = await api(e2e.app).get(`/orgs/${orgId}`).set(asUser(admin)).expect(200);
       expect(view.body.role).toBe('owner');
       await patchMember(orgId, admin, owner.id, 'member').expect(200);
       expect(await roleOf(orgId, owner)).toBe('member');
@@ -529,9 +523,9 @@ describe('orgs and members', () => {
     it('refuses a bad body with 400 validation_failed', async () => {
       const orgId = await standardOrg();
       for (const body of [{}, { role: 'root' }, { role: 'admin', email: member.email }]) {
-        const res = await http()
+        const res = await api(e2e.app)
           .patch(`/orgs/${orgId}/members/${member.id}`)
-          .set(as(owner))
+          .set(asUser(owner))
           .send(body);
         expectError(res, 400, 'validation_failed');
       }
@@ -543,8 +537,12 @@ describe('orgs and members', () => {
       const orgId = await standardOrg();
       await removeMember(orgId, member, member.id).expect(204);
       expect(await roleOf(orgId, member)).toBeUndefined();
-      expectError(await http().get(`/orgs/${orgId}`).set(as(member)), 404, 'org_not_found');
-      const list = await http().get('/orgs').set(as(member)).expect(200);
+      expectError(
+        await api(e2e.app).get(`/orgs/${orgId}`).set(asUser(member)),
+        404,
+        'org_not_found',
+      );
+      const list = await api(e2e.app).get('/orgs').set(asUser(member)).expect(200);
       expect(list.body.data.map((o: OrgBody) => o.id)).not.toContain(orgId);
     });
 
@@ -553,7 +551,7 @@ describe('orgs and members', () => {
       const res = await removeMember(orgId, admin, member.id).expect(204);
       expect(res.text).toBe('');
       expect(await roleOf(orgId, member)).toBeUndefined();
-      await addMember(orgId, owner, spare.email, 'admin').expect(201);
+      await postMember(orgId, owner, spare.email, 'admin').expect(201);
       await removeMember(orgId, admin, spare.id).expect(204);
       expect((await listMembers(orgId)).map((m) => m.userId).sort()).toEqual(
         [owner.id, admin.id].sort(),
@@ -563,7 +561,7 @@ describe('orgs and members', () => {
     it('lets a removed user be added again', async () => {
       const orgId = await standardOrg();
       await removeMember(orgId, owner, member.id).expect(204);
-      await addMember(orgId, owner, member.email, 'member').expect(201);
+      await postMember(orgId, owner, member.email, 'member').expect(201);
     });
 
     it('refuses a member removing someone else with 403 insufficient_role', async () => {
@@ -575,7 +573,7 @@ describe('orgs and members', () => {
 
     it('refuses an admin removing an owner with 403 owner_required', async () => {
       const orgId = await standardOrg();
-      await addMember(orgId, owner, spare.email, 'owner').expect(201);
+      await postMember(orgId, owner, spare.email, 'owner').expect(201);
       expectError(await removeMember(orgId, admin, owner.id), 403, 'owner_required');
       expectError(await removeMember(orgId, admin, spare.id), 403, 'owner_required');
       expect(await roleOf(orgId, owner)).toBe('owner');
@@ -584,7 +582,7 @@ describe('orgs and members', () => {
 
     it('lets an owner remove another owner', async () => {
       const orgId = await standardOrg();
-      await addMember(orgId, owner, spare.email, 'owner').expect(201);
+      await postMember(orgId, owner, spare.email, 'owner').expect(201);
       await removeMember(orgId, owner, spare.id).expect(204);
       expect(await roleOf(orgId, spare)).toBeUndefined();
     });
@@ -599,7 +597,11 @@ describe('orgs and members', () => {
       const orgId = await standardOrg();
       await patchMember(orgId, owner, admin.id, 'owner').expect(200);
       await removeMember(orgId, owner, owner.id).expect(204);
-      expectError(await http().get(`/orgs/${orgId}`).set(as(owner)), 404, 'org_not_found');
+      expectError(
+        await api(e2e.app).get(`/orgs/${orgId}`).set(asUser(owner)),
+        404,
+        'org_not_found',
+      );
       expectError(await removeMember(orgId, admin, admin.id), 409, 'last_owner');
     });
 
@@ -620,22 +622,22 @@ describe('orgs and members', () => {
 
     /** Every org route, on `target`, as the outsider. */
     const routes = (target: string) => [
-      http().get(`/orgs/${target}`).set(as(outsider)),
-      http().get(`/orgs/${target}/members`).set(as(outsider)),
-      http()
+      api(e2e.app).get(`/orgs/${target}`).set(asUser(outsider)),
+      api(e2e.app).get(`/orgs/${target}/members`).set(asUser(outsider)),
+      api(e2e.app)
         .post(`/orgs/${target}/members`)
-        .set(as(outsider))
+        .set(asUser(outsider))
         .send({ email: outsider.email, role: 'owner' }),
-      http()
+      api(e2e.app)
         .patch(`/orgs/${target}/members/${member.id}`)
-        .set(as(outsider))
+        .set(asUser(outsider))
         .send({ role: 'admin' }),
-      http()
+      api(e2e.app)
         .patch(`/orgs/${target}/members/${outsider.id}`)
-        .set(as(outsider))
+        .set(asUser(outsider))
         .send({ role: 'owner' }),
-      http().delete(`/orgs/${target}/members/${member.id}`).set(as(outsider)),
-      http().delete(`/orgs/${target}/members/${outsider.id}`).set(as(outsider)),
+      api(e2e.app).delete(`/orgs/${target}/members/${member.id}`).set(asUser(outsider)),
+      api(e2e.app).delete(`/orgs/${target}/members/${outsider.id}`).set(asUser(outsider)),
     ];
 
     it('gets 404 org_not_found on every route of an org they are not in, and changes nothing', async () => {
@@ -660,9 +662,9 @@ describe('orgs and members', () => {
     });
 
     it('gets 404, not 400, even with an invalid body', async () => {
-      const res = await http()
+      const res = await api(e2e.app)
         .post(`/orgs/${orgId}/members`)
-        .set(as(outsider))
+        .set(asUser(outsider))
         .send({ nonsense: true });
       expectError(res, 404, 'org_not_found');
     });
