@@ -1,51 +1,31 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { JwtService } from '@nestjs/jwt';
 import { NestExpressApplication } from '@nestjs/platform-express';
-import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { DEVELOPMENT_JWT_SECRET } from '../src/config/configuration';
-import { signupUser, TEST_JWT_SECRET, TestContext, TestUser } from './support/test-app';
+import { expectError, UUID } from './support/assertions';
+import { createUser, PASSWORD, TestUser, uniqueEmail } from './support/factories';
+import { api } from './support/http';
+import { setupTestContext, TEST_JWT_SECRET } from './support/test-app';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const PASSWORD = 'correct horse battery staple';
-
-const uniqueEmail = (tag: string) => `${tag}-${randomBytes(4).toString('hex')}@example.test`;
 const base64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
-/** Every error body has exactly the contract's shape. */
-function expectErrorShape(body: unknown, statusCode: number, code: string): void {
-  expect(body).toEqual({
-    statusCode,
-    error: expect.any(String),
-    message: expect.anything(),
-    code,
-  });
-  const message = (body as { message: unknown }).message;
-  expect(
-    typeof message === 'string' ||
-      (Array.isArray(message) && message.every((m) => typeof m === 'string')),
-  ).toBe(true);
-}
-
 describe('auth', () => {
-  let ctx: TestContext;
-  let app: NestExpressApplication;
+  // Failed-login throttling is not what this file tests: keep it out of the way.
+  const e2e = setupTestContext({
+    env: { LOGIN_FAILURES_PER_EMAIL: '1000', AUTH_THROTTLE_PER_IP: '10000' },
+  });
   let ann: TestUser;
 
-  const http = () => request(app.getHttpServer());
   const signup = (body: unknown) =>
-    http()
+    api(e2e.app)
       .post('/auth/signup')
       .send(body as object);
 
   beforeAll(async () => {
-    ctx = await TestContext.create();
-    // Failed-login throttling is not what this file tests: keep it out of the way.
-    app = await ctx.startApp({ LOGIN_FAILURES_PER_EMAIL: '1000', AUTH_THROTTLE_PER_IP: '10000' });
-    ann = await signupUser(app, uniqueEmail('ann'));
+    ann = await createUser(e2e.app, { email: uniqueEmail('ann') });
   });
-  afterAll(() => ctx.close());
 
   describe('POST /auth/signup', () => {
     it('creates a user: 201 {id, email, createdAt} and nothing else', async () => {
@@ -80,7 +60,7 @@ describe('auth', () => {
       });
       expect(res.status).toBe(status);
       if (status === 400) {
-        expectErrorShape(res.body, 400, 'validation_failed');
+        expectError(res, 400, 'validation_failed');
         expect(res.body.message).toEqual([expect.stringMatching(/^password /)]);
       }
     });
@@ -89,7 +69,7 @@ describe('auth', () => {
       const email = uniqueEmail('long');
       const password = 'x'.repeat(127) + 'y';
       await signup({ email, password }).expect(201);
-      await http().post('/auth/login').send({ email, password }).expect(200);
+      await api(e2e.app).post('/auth/login').send({ email, password }).expect(200);
     });
 
     it.each([
@@ -101,7 +81,7 @@ describe('auth', () => {
       `${'a'.repeat(250)}@example.com`,
     ])('rejects the email %j with 400 validation_failed', async (email) => {
       const res = await signup({ email, password: PASSWORD }).expect(400);
-      expectErrorShape(res.body, 400, 'validation_failed');
+      expectError(res, 400, 'validation_failed');
       expect(res.body.message.some((m: string) => m.startsWith('email '))).toBe(true);
     });
 
@@ -109,19 +89,19 @@ describe('auth', () => {
       'rejects a non-string email %j with 400, not 500',
       async (email) => {
         const res = await signup({ email, password: PASSWORD }).expect(400);
-        expectErrorShape(res.body, 400, 'validation_failed');
+        expectError(res, 400, 'validation_failed');
       },
     );
 
     it('rejects a non-string password with 400', async () => {
       const res = await signup({ email: uniqueEmail('num'), password: 12345678901 }).expect(400);
-      expectErrorShape(res.body, 400, 'validation_failed');
+      expectError(res, 400, 'validation_failed');
       expect(res.body.message.some((m: string) => m.startsWith('password '))).toBe(true);
     });
 
     it('lists every problem when fields are missing', async () => {
       const res = await signup({}).expect(400);
-      expectErrorShape(res.body, 400, 'validation_failed');
+      expectError(res, 400, 'validation_failed');
       expect(Array.isArray(res.body.message)).toBe(true);
       expect(res.body.message.some((m: string) => m.startsWith('email '))).toBe(true);
       expect(res.body.message.some((m: string) => m.startsWith('password '))).toBe(true);
@@ -129,7 +109,7 @@ describe('auth', () => {
 
     it('lists every problem at once: bad email, short password and an unknown field', async () => {
       const res = await signup({ email: 'nope', password: 'short', role: 'admin' }).expect(400);
-      expectErrorShape(res.body, 400, 'validation_failed');
+      expectError(res, 400, 'validation_failed');
       const messages: string[] = res.body.message;
       expect(messages.some((m) => m.startsWith('email '))).toBe(true);
       expect(messages.some((m) => m.startsWith('password '))).toBe(true);
@@ -139,7 +119,7 @@ describe('auth', () => {
     it('rejects an unknown field even when everything else is valid, and stores nothing', async () => {
       const email = uniqueEmail('unknown');
       const res = await signup({ email, password: PASSWORD, isAdmin: true }).expect(400);
-      expectErrorShape(res.body, 400, 'validation_failed');
+      expectError(res, 400, 'validation_failed');
       expect(res.body.message).toEqual(['property isAdmin should not exist']);
       // Nothing half-written: the same email can still sign up.
       await signup({ email, password: PASSWORD }).expect(201);
@@ -149,7 +129,7 @@ describe('auth', () => {
       ['a JSON array', '[]'],
       ['a JSON array of objects', '[{"email":"a@b.io","password":"0123456789"}]'],
     ])('rejects %s as the body with 400', async (_label, body) => {
-      const res = await http()
+      const res = await api(e2e.app)
         .post('/auth/signup')
         .set('Content-Type', 'application/json')
         .send(body)
@@ -161,12 +141,12 @@ describe('auth', () => {
     it.each(['{"email": "a@b.io", "password": ', '{email: 1}', 'null', '"just a string"'])(
       'answers malformed JSON %j with 400 malformed_json',
       async (body) => {
-        const res = await http()
+        const res = await api(e2e.app)
           .post('/auth/signup')
           .set('Content-Type', 'application/json')
           .send(body)
           .expect(400);
-        expectErrorShape(res.body, 400, 'malformed_json');
+        expectError(res, 400, 'malformed_json');
       },
     );
 
@@ -174,7 +154,7 @@ describe('auth', () => {
       const email = uniqueEmail('stored');
       const password = `Stored-${randomBytes(8).toString('hex')}`;
       const res = await signup({ email, password }).expect(201);
-      const [row] = await app
+      const [row] = await e2e.app
         .get(DataSource)
         .query('SELECT email, password_hash AS "hash" FROM users WHERE id = $1', [res.body.id]);
       expect(row.email).toBe(email);
@@ -204,7 +184,7 @@ describe('auth', () => {
       await signup({ email, password: PASSWORD }).expect(201);
       for (const variant of [email, email.toUpperCase(), `  ${email.replace(/^d/, 'D')} `]) {
         const res = await signup({ email: variant, password: 'another password 1' }).expect(409);
-        expectErrorShape(res.body, 409, 'email_taken');
+        expectError(res, 409, 'email_taken');
       }
     });
 
@@ -221,7 +201,7 @@ describe('auth', () => {
 
   describe('POST /auth/login', () => {
     it('accepts the OAuth2 password form (username, password)', async () => {
-      const res = await http()
+      const res = await api(e2e.app)
         .post('/auth/login')
         .type('form')
         .send({ username: ann.email, password: ann.password })
@@ -229,14 +209,14 @@ describe('auth', () => {
       expect(Object.keys(res.body).sort()).toEqual(['access_token', 'expires_in', 'token_type']);
       expect(res.body.token_type).toBe('bearer');
       expect(res.body.expires_in).toBe(3600);
-      await http()
+      await api(e2e.app)
         .get('/auth/me')
         .set('Authorization', `Bearer ${res.body.access_token}`)
         .expect(200);
     });
 
     it('accepts the form with grant_type=password and the optional OAuth2 fields', async () => {
-      const res = await http()
+      const res = await api(e2e.app)
         .post('/auth/login')
         .type('form')
         .send({
@@ -251,7 +231,7 @@ describe('auth', () => {
     });
 
     it('refuses a grant_type other than password with 400', async () => {
-      const res = await http()
+      const res = await api(e2e.app)
         .post('/auth/login')
         .type('form')
         .send({ grant_type: 'client_credentials', username: ann.email, password: ann.password })
@@ -261,13 +241,13 @@ describe('auth', () => {
     });
 
     it('accepts JSON {email, password}', async () => {
-      const res = await http()
+      const res = await api(e2e.app)
         .post('/auth/login')
         .send({ email: ann.email, password: ann.password })
         .expect(200);
       expect(Object.keys(res.body).sort()).toEqual(['access_token', 'expires_in', 'token_type']);
       expect(res.body).toMatchObject({ token_type: 'bearer', expires_in: 3600 });
-      const me = await http()
+      const me = await api(e2e.app)
         .get('/auth/me')
         .set('Authorization', `Bearer ${res.body.access_token}`)
         .expect(200);
@@ -275,7 +255,7 @@ describe('auth', () => {
     });
 
     it('issues an HS256 token for the user, expiring after JWT_EXPIRES_MINUTES', async () => {
-      const res = await http()
+      const res = await api(e2e.app)
         .post('/auth/login')
         .send({ email: ann.email, password: ann.password })
         .expect(200);
@@ -291,8 +271,11 @@ describe('auth', () => {
 
     it('normalises the email it is given (JSON and form)', async () => {
       const shouted = `  ${ann.email.toUpperCase()} `;
-      await http().post('/auth/login').send({ email: shouted, password: ann.password }).expect(200);
-      await http()
+      await api(e2e.app)
+        .post('/auth/login')
+        .send({ email: shouted, password: ann.password })
+        .expect(200);
+      await api(e2e.app)
         .post('/auth/login')
         .type('form')
         .send({ username: shouted, password: ann.password })
@@ -300,20 +283,20 @@ describe('auth', () => {
     });
 
     it('gives a wrong password and an unknown email the identical 401', async () => {
-      const wrongPassword = await http()
+      const wrongPassword = await api(e2e.app)
         .post('/auth/login')
         .send({ email: ann.email, password: 'wrong password 123' })
         .expect(401);
-      const unknownEmail = await http()
+      const unknownEmail = await api(e2e.app)
         .post('/auth/login')
         .send({ email: uniqueEmail('ghost'), password: ann.password })
         .expect(401);
-      const wrongPasswordForm = await http()
+      const wrongPasswordForm = await api(e2e.app)
         .post('/auth/login')
         .type('form')
         .send({ username: ann.email, password: 'wrong password 123' })
         .expect(401);
-      expectErrorShape(wrongPassword.body, 401, 'invalid_credentials');
+      expectError(wrongPassword, 401, 'invalid_credentials');
       expect(unknownEmail.body).toEqual(wrongPassword.body);
       expect(wrongPasswordForm.body).toEqual(wrongPassword.body);
       expect(wrongPassword.text).not.toContain(ann.email);
@@ -322,7 +305,7 @@ describe('auth', () => {
     it('takes about as long for an unknown email as for a wrong password', async () => {
       const time = async (email: string) => {
         const started = process.hrtime.bigint();
-        await http()
+        await api(e2e.app)
           .post('/auth/login')
           .send({ email, password: 'wrong password 123' })
           .expect(401);
@@ -340,43 +323,43 @@ describe('auth', () => {
     });
 
     it('answers 400 validation_failed for a login body with missing or unknown fields', async () => {
-      const missing = await http().post('/auth/login').send({ email: ann.email }).expect(400);
-      expectErrorShape(missing.body, 400, 'validation_failed');
-      const unknown = await http()
+      const missing = await api(e2e.app).post('/auth/login').send({ email: ann.email }).expect(400);
+      expectError(missing, 400, 'validation_failed');
+      const unknown = await api(e2e.app)
         .post('/auth/login')
         .send({ email: ann.email, password: ann.password, remember: true })
         .expect(400);
-      expectErrorShape(unknown.body, 400, 'validation_failed');
-      const formMissing = await http()
+      expectError(unknown, 400, 'validation_failed');
+      const formMissing = await api(e2e.app)
         .post('/auth/login')
         .type('form')
         .send({ username: ann.email })
         .expect(400);
-      expectErrorShape(formMissing.body, 400, 'validation_failed');
-      const empty = await http().post('/auth/login').expect(400);
-      expectErrorShape(empty.body, 400, 'validation_failed');
+      expectError(formMissing, 400, 'validation_failed');
+      const empty = await api(e2e.app).post('/auth/login').expect(400);
+      expectError(empty, 400, 'validation_failed');
     });
 
     it('answers malformed JSON with 400 malformed_json', async () => {
-      const res = await http()
+      const res = await api(e2e.app)
         .post('/auth/login')
         .set('Content-Type', 'application/json')
         .send('{"email":')
         .expect(400);
-      expectErrorShape(res.body, 400, 'malformed_json');
+      expectError(res, 400, 'malformed_json');
     });
   });
 
   describe('GET /auth/me', () => {
     const me = (authorization?: string) => {
-      const req = http().get('/auth/me');
+      const req = api(e2e.app).get('/auth/me');
       return authorization === undefined ? req : req.set('Authorization', authorization);
     };
     const payloadFor = (user: TestUser) => ({ sub: user.id, email: user.email });
 
     async function expectInvalidToken(authorization?: string): Promise<void> {
       const res = await me(authorization).expect(401);
-      expectErrorShape(res.body, 401, 'invalid_token');
+      expectError(res, 401, 'invalid_token');
     }
 
     it('answers 200 {id, email, createdAt} for a valid token', async () => {
@@ -407,7 +390,7 @@ describe('auth', () => {
     });
 
     it('answers 401 for a valid token whose payload was altered', async () => {
-      const other = await signupUser(app, uniqueEmail('other'));
+      const other = await createUser(e2e.app, { email: uniqueEmail('other') });
       const [header, , signature] = ann.token.split('.');
       const payload = JSON.parse(Buffer.from(ann.token.split('.')[1], 'base64url').toString());
       const tampered = `${header}.${base64url({ ...payload, sub: other.id, email: other.email })}.${signature}`;
@@ -466,30 +449,30 @@ describe('auth', () => {
 
   describe('HTTP conventions', () => {
     it('answers a text/plain body with 415', async () => {
-      const res = await http()
+      const res = await api(e2e.app)
         .post('/auth/signup')
         .set('Content-Type', 'text/plain')
         .send(JSON.stringify({ email: uniqueEmail('plain'), password: PASSWORD }))
         .expect(415);
-      expectErrorShape(res.body, 415, 'unsupported_media_type');
+      expectError(res, 415, 'unsupported_media_type');
     });
 
     it('answers a form body on a JSON-only route with 415', async () => {
-      const res = await http()
+      const res = await api(e2e.app)
         .post('/auth/signup')
         .type('form')
         .send({ email: uniqueEmail('form'), password: PASSWORD })
         .expect(415);
-      expectErrorShape(res.body, 415, 'unsupported_media_type');
+      expectError(res, 415, 'unsupported_media_type');
     });
 
     it('answers text/plain on the login route with 415', async () => {
-      const res = await http()
+      const res = await api(e2e.app)
         .post('/auth/login')
         .set('Content-Type', 'text/plain')
         .send(`username=${ann.email}&password=${ann.password}`)
         .expect(415);
-      expectErrorShape(res.body, 415, 'unsupported_media_type');
+      expectError(res, 415, 'unsupported_media_type');
     });
 
     it('answers a JSON body over 1 MB with 413', async () => {
@@ -498,12 +481,12 @@ describe('auth', () => {
         password: PASSWORD,
         padding: 'x'.repeat(1024 * 1024),
       });
-      const res = await http()
+      const res = await api(e2e.app)
         .post('/auth/signup')
         .set('Content-Type', 'application/json')
         .send(body)
         .expect(413);
-      expectErrorShape(res.body, 413, 'payload_too_large');
+      expectError(res, 413, 'payload_too_large');
     });
 
     it('reads a JSON body just under 1 MB (and then rejects the unknown field with 400)', async () => {
@@ -512,14 +495,14 @@ describe('auth', () => {
         password: PASSWORD,
         padding: 'x'.repeat(1000 * 1000),
       }).expect(400);
-      expectErrorShape(res.body, 400, 'validation_failed');
+      expectError(res, 400, 'validation_failed');
     });
 
     it('echoes the X-Request-Id the client sent', async () => {
       const id = `req-${randomBytes(6).toString('hex')}`;
-      const res = await http().get('/auth/me').set('X-Request-Id', id).expect(401);
+      const res = await api(e2e.app).get('/auth/me').set('X-Request-Id', id).expect(401);
       expect(res.headers['x-request-id']).toBe(id);
-      const ok = await http()
+      const ok = await api(e2e.app)
         .get('/auth/me')
         .set('Authorization', `Bearer ${ann.token}`)
         .set('X-Request-Id', id)
@@ -529,9 +512,9 @@ describe('auth', () => {
 
     it('generates a distinct X-Request-Id when none (or an unusable one) was sent', async () => {
       const [a, b, c] = await Promise.all([
-        http().get('/health'),
-        http().get('/health'),
-        http().get('/health').set('X-Request-Id', 'has spaces and \u00e9 accents'),
+        api(e2e.app).get('/health'),
+        api(e2e.app).get('/health'),
+        api(e2e.app).get('/health').set('X-Request-Id', 'has spaces and \u00e9 accents'),
       ]);
       expect(a.headers['x-request-id']).toMatch(UUID);
       expect(b.headers['x-request-id']).toMatch(UUID);
@@ -542,23 +525,23 @@ describe('auth', () => {
     it('puts an X-Request-Id on every answer, errors of the body parsers included', async () => {
       const id = `req-${randomBytes(6).toString('hex')}`;
       const answers = await Promise.all([
-        http()
+        api(e2e.app)
           .post('/auth/signup')
           .set('X-Request-Id', id)
           .set('Content-Type', 'text/plain')
           .send('x'),
-        http()
+        api(e2e.app)
           .post('/auth/signup')
           .set('X-Request-Id', id)
           .set('Content-Type', 'application/json')
           .send('{'),
-        http()
+        api(e2e.app)
           .post('/auth/signup')
           .set('X-Request-Id', id)
           .set('Content-Type', 'application/json')
           .send(JSON.stringify({ padding: 'x'.repeat(1024 * 1024 + 1) })),
-        http().post('/auth/signup').set('X-Request-Id', id).send({}),
-        http().get('/no/such/route').set('X-Request-Id', id),
+        api(e2e.app).post('/auth/signup').set('X-Request-Id', id).send({}),
+        api(e2e.app).get('/no/such/route').set('X-Request-Id', id),
       ]);
       expect(answers.map((r) => r.status)).toEqual([415, 400, 413, 400, 404]);
       for (const res of answers) expect(res.headers['x-request-id']).toBe(id);
@@ -566,9 +549,9 @@ describe('auth', () => {
 
     it('never sends X-Powered-By, and sends helmet security headers', async () => {
       for (const res of [
-        await http().get('/health'),
-        await http().get('/auth/me'),
-        await http().post('/auth/signup').send({}),
+        await api(e2e.app).get('/health'),
+        await api(e2e.app).get('/auth/me'),
+        await api(e2e.app).post('/auth/signup').send({}),
       ]) {
         expect(res.headers['x-powered-by']).toBeUndefined();
         expect(res.headers['x-content-type-options']).toBe('nosniff');
@@ -576,8 +559,8 @@ describe('auth', () => {
     });
 
     it('answers an unknown route with 404 in the error shape', async () => {
-      const res = await http().get('/no/such/route').expect(404);
-      expectErrorShape(res.body, 404, 'not_found');
+      const res = await api(e2e.app).get('/no/such/route').expect(404);
+      expectError(res, 404, 'not_found');
       expect(res.body.error).toBe('Not Found');
     });
 
@@ -588,16 +571,16 @@ describe('auth', () => {
       [413, 'Payload Too Large'],
       [415, 'Unsupported Media Type'],
     ])('names status %d with the reason phrase %j', async (status, phrase) => {
-      const requests: Record<number, () => request.Test> = {
+      const requests: Record<number, () => ReturnType<typeof signup>> = {
         400: () => signup({}),
-        401: () => http().get('/auth/me'),
+        401: () => api(e2e.app).get('/auth/me'),
         409: () => signup({ email: ann.email, password: PASSWORD }),
         413: () =>
-          http()
+          api(e2e.app)
             .post('/auth/signup')
             .set('Content-Type', 'application/json')
             .send(JSON.stringify({ padding: 'x'.repeat(1024 * 1024 + 1) })),
-        415: () => http().post('/auth/signup').set('Content-Type', 'text/plain').send('x'),
+        415: () => api(e2e.app).post('/auth/signup').set('Content-Type', 'text/plain').send('x'),
       };
       const res = await requests[status]().expect(status);
       expect(res.body.statusCode).toBe(status);
@@ -611,11 +594,11 @@ describe('auth', () => {
     let hs512: NestExpressApplication;
 
     beforeAll(async () => {
-      hs512 = await ctx.startApp({ JWT_ALGORITHM: 'HS512', JWT_EXPIRES_MINUTES: '5' });
+      hs512 = await e2e.ctx.startApp({ JWT_ALGORITHM: 'HS512', JWT_EXPIRES_MINUTES: '5' });
     });
 
     it('signs with HS512 for 5 minutes, and refuses HS256 tokens', async () => {
-      const login = await request(hs512.getHttpServer())
+      const login = await api(hs512)
         .post('/auth/login')
         .send({ email: ann.email, password: ann.password })
         .expect(200);
@@ -623,15 +606,9 @@ describe('auth', () => {
       const token: string = login.body.access_token;
       const header = JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString());
       expect(header.alg).toBe('HS512');
-      await request(hs512.getHttpServer())
-        .get('/auth/me')
-        .set('Authorization', `Bearer ${token}`)
-        .expect(200);
+      await api(hs512).get('/auth/me').set('Authorization', `Bearer ${token}`).expect(200);
       // Same secret, the other algorithm: refused.
-      await request(hs512.getHttpServer())
-        .get('/auth/me')
-        .set('Authorization', `Bearer ${ann.token}`)
-        .expect(401);
+      await api(hs512).get('/auth/me').set('Authorization', `Bearer ${ann.token}`).expect(401);
     });
   });
 });
