@@ -1,11 +1,26 @@
 import { get, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
-import { NestExpressApplication } from '@nestjs/platform-express';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
-import { createOrg, signupUser, TestContext, TestUser } from './support/test-app';
+import {
+  addMember,
+  ApiKeyScope,
+  createApiKey,
+  createMeter,
+  createOrg,
+  createPlan,
+  createPlatformAdmin,
+  createUser,
+  sendEvents,
+  TestApiKey,
+  TestUser,
+} from './support/factories';
+import { api, asUser, withKey } from './support/http';
+import { setupTestContext } from './support/test-app';
+import { eventually } from './support/time';
 
-const FREE_PRICE = { model: 'flat', unitAmount: 0 };
+/** Keys of the workload: no rate limit in the way. */
+const FAST = { limit: 100_000, periodSeconds: 1 };
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
@@ -107,15 +122,14 @@ function truthValue(t: Truth): number {
 }
 
 describe(`usage reports (seed ${SEED})`, () => {
-  let ctx: TestContext;
-  let app: NestExpressApplication;
+  const e2e = setupTestContext();
   let admin: TestUser;
   let owner: TestUser;
   let member: TestUser;
   let outsider: TestUser;
   let orgId: string;
-  let keyA: { id: string; key: string };
-  let keyB: { id: string; key: string };
+  let keyA: TestApiKey;
+  let keyB: TestApiKey;
   let readKey: string;
   let writeOnlyKey: string;
   let truths: Truth[];
@@ -125,61 +139,33 @@ describe(`usage reports (seed ${SEED})`, () => {
   /** An event at a known time, for the hour-rounding case. */
   let markerTime: Date;
 
-  const http = () => request(app.getHttpServer());
-  const db = () => app.get(DataSource);
-  const asUser = (user: TestUser) => ({ Authorization: `Bearer ${user.token}` });
-
-  async function createKey(org: string, scopes: string[]): Promise<{ id: string; key: string }> {
-    const res = await http()
-      .post(`/orgs/${org}/api-keys`)
-      .set(asUser(owner))
-      .send({ name: scopes.join(' '), scopes, rateLimit: { limit: 100_000, periodSeconds: 1 } })
-      .expect(201);
-    return { id: res.body.id, key: res.body.key };
-  }
-
-  async function ingest(key: string, events: Record<string, unknown>[]): Promise<void> {
-    await http().post('/v1/events').set('X-API-Key', key).send({ events }).expect(202);
-  }
+  const db = () => e2e.app.get(DataSource);
 
   const usage = (query: Record<string, string>, user = owner) =>
-    http().get(`/orgs/${orgId}/usage`).query(query).set(asUser(user));
+    api(e2e.app).get(`/orgs/${orgId}/usage`).query(query).set(asUser(user));
 
   const summary = (period?: string, org = orgId) =>
-    http()
+    api(e2e.app)
       .get(`/orgs/${org}/usage/summary`)
       .query(period ? { period } : {})
       .set(asUser(owner))
       .expect(200);
 
   beforeAll(async () => {
-    ctx = await TestContext.create();
-    app = await ctx.startApp();
     [admin, owner, member, outsider] = await Promise.all([
-      signupUser(app, 'admin@platform.test'),
-      signupUser(app),
-      signupUser(app),
-      signupUser(app),
+      createPlatformAdmin(e2e.app),
+      createUser(e2e.app),
+      createUser(e2e.app),
+      createUser(e2e.app),
     ]);
-    for (const meter of METERS.slice(1)) {
-      await http()
-        .post('/admin/meters')
-        .set(asUser(admin))
-        .send({ name: meter.slug, ...meter })
-        .expect(201);
-    }
-    orgId = await createOrg(app, owner); // on the free plan: api_calls, 1000 included, hard
-    await http()
-      .post(`/orgs/${orgId}/members`)
-      .set(asUser(owner))
-      .send({ email: member.email, role: 'member' })
-      .expect(201);
-    [keyA, keyB] = [
-      await createKey(orgId, ['events:write']),
-      await createKey(orgId, ['events:write']),
-    ];
-    readKey = (await createKey(orgId, ['usage:read'])).key;
-    writeOnlyKey = (await createKey(orgId, ['events:write', 'verify'])).key;
+    for (const meter of METERS.slice(1)) await createMeter(e2e.app, admin, meter);
+    orgId = await createOrg(e2e.app, owner); // on the free plan: api_calls, 1000 included, hard
+    await addMember(e2e.app, owner, orgId, member, 'member');
+    const keyOf = (...scopes: ApiKeyScope[]) =>
+      createApiKey(e2e.app, owner, orgId, { name: scopes.join(' '), scopes, rateLimit: FAST });
+    [keyA, keyB] = [await keyOf('events:write'), await keyOf('events:write')];
+    readKey = (await keyOf('usage:read')).key;
+    writeOnlyKey = (await keyOf('events:write', 'verify')).key;
 
     // A random mixed workload over the last 30 days (one or two calendar months), with
     // repeated ids (some with another body) that must count once.
@@ -216,7 +202,7 @@ describe(`usage reports (seed ${SEED})`, () => {
       data: { v: 1000 },
     });
     for (let i = 0; i < events.length; i += 40) {
-      await ingest(random() < 0.5 ? keyA.key : keyB.key, events.slice(i, i + 40));
+      await sendEvents(e2e.app, random() < 0.5 ? keyA.key : keyB.key, events.slice(i, i + 40));
     }
 
     truths = (
@@ -233,7 +219,6 @@ describe(`usage reports (seed ${SEED})`, () => {
     from = new Date(now - 31 * DAY).toISOString();
     to = new Date(now + HOUR).toISOString();
   });
-  afterAll(() => ctx.close());
 
   const periods = () => [...new Set(truths.map((t) => t.period))].sort();
   const truthOf = (meter: string, period: string) =>
@@ -322,25 +307,20 @@ describe(`usage reports (seed ${SEED})`, () => {
     });
 
     it('reports a planned meter with 0 included as percentUsed null, and an unused planned meter as 0', async () => {
-      await http()
-        .post('/admin/plans')
-        .set(asUser(admin))
-        .send({
-          code: 'payg',
-          name: 'Pay as you go',
-          currency: 'USD',
-          baseFee: 0,
-          rateLimit: { limit: 10_000, periodSeconds: 1 },
-          meters: [
-            { meter: 'u_sum', included: 0, enforcement: 'soft', price: FREE_PRICE },
-            { meter: 'u_max', included: 50, enforcement: 'soft', price: FREE_PRICE },
-          ],
-        })
-        .expect(201);
-      const org = await createOrg(app, owner, 'Payg');
-      await http().put(`/orgs/${org}/plan`).set(asUser(owner)).send({ plan: 'payg' }).expect(200);
-      const key = await createKey(org, ['events:write']);
-      await ingest(key.key, [
+      await createPlan(e2e.app, admin, {
+        code: 'payg',
+        name: 'Pay as you go',
+        meters: [
+          { meter: 'u_sum', included: 0, enforcement: 'soft' },
+          { meter: 'u_max', included: 50, enforcement: 'soft' },
+        ],
+      });
+      const org = await createOrg(e2e.app, owner, { name: 'Payg', plan: 'payg' });
+      const key = await createApiKey(e2e.app, owner, org, {
+        scopes: ['events:write'],
+        rateLimit: FAST,
+      });
+      await sendEvents(e2e.app, key.key, [
         { id: 'a', type: 'u_sum', data: { v: 2.5 } },
         { id: 'b', type: 'u_sum', data: { v: 4 } },
         { id: 'c', type: 'api_calls' },
@@ -377,7 +357,7 @@ describe(`usage reports (seed ${SEED})`, () => {
     it.each(['2026-13', '2026-1', '26-05', '2026-05-01', 'now', '1969-12'])(
       'refuses period=%s (400)',
       async (period) => {
-        const res = await http()
+        const res = await api(e2e.app)
           .get(`/orgs/${orgId}/usage/summary`)
           .query({ period })
           .set(asUser(owner))
@@ -390,10 +370,10 @@ describe(`usage reports (seed ${SEED})`, () => {
   describe('GET /v1/usage/summary', () => {
     it('answers a usage:read key with the same summary as the org route, and takes a rate-limit unit', async () => {
       for (const period of [...periods(), undefined]) {
-        const res = await http()
+        const res = await api(e2e.app)
           .get('/v1/usage/summary')
           .query(period ? { period } : {})
-          .set('X-API-Key', readKey)
+          .set(withKey(readKey))
           .expect(200);
         expect(res.headers['ratelimit-limit']).toBe('100000');
         expect(res.body).toEqual((await summary(period)).body);
@@ -401,17 +381,17 @@ describe(`usage reports (seed ${SEED})`, () => {
     });
 
     it('refuses a key without usage:read (403 insufficient_scope), no key (401) and a bad period (400)', async () => {
-      const forbidden = await http()
+      const forbidden = await api(e2e.app)
         .get('/v1/usage/summary')
-        .set('X-API-Key', writeOnlyKey)
+        .set(withKey(writeOnlyKey))
         .expect(403);
       expect(forbidden.body.code).toBe('insufficient_scope');
-      await http().get('/v1/usage/summary').expect(401);
-      await http().get('/v1/usage/summary').set(asUser(owner)).expect(401);
-      const bad = await http()
+      await api(e2e.app).get('/v1/usage/summary').expect(401);
+      await api(e2e.app).get('/v1/usage/summary').set(asUser(owner)).expect(401);
+      const bad = await api(e2e.app)
         .get('/v1/usage/summary')
         .query({ period: '2026-5' })
-        .set('X-API-Key', readKey)
+        .set(withKey(readKey))
         .expect(400);
       expect(bad.body.code).toBe('validation_failed');
     });
@@ -632,7 +612,7 @@ describe(`usage reports (seed ${SEED})`, () => {
 
   describe('GET /orgs/:orgId/usage/export', () => {
     it('streams every event in range as RFC 4180 CSV, ordered by time, with a header row', async () => {
-      const res = await http()
+      const res = await api(e2e.app)
         .get(`/orgs/${orgId}/usage/export`)
         .query({ from, to })
         .set(asUser(member))
@@ -704,7 +684,7 @@ describe(`usage reports (seed ${SEED})`, () => {
     });
 
     it('keeps to the range, exactly', async () => {
-      const res = await http()
+      const res = await api(e2e.app)
         .get(`/orgs/${orgId}/usage/export`)
         .query({
           from: markerTime.toISOString(),
@@ -715,7 +695,7 @@ describe(`usage reports (seed ${SEED})`, () => {
       const [, ...rows] = parseCsv(res.text);
       expect(rows.map((r) => r[0])).toContain('marker');
       expect(rows.every((r) => r[2] === markerTime.toISOString())).toBe(true);
-      const empty = await http()
+      const empty = await api(e2e.app)
         .get(`/orgs/${orgId}/usage/export`)
         .query({ from: '2001-01-01', to: '2001-02-01' })
         .set(asUser(owner))
@@ -729,7 +709,7 @@ describe(`usage reports (seed ${SEED})`, () => {
       ['more than a year', { from: '2024-01-01', to: '2025-06-01' }],
       ['a bad date', { from: 'yesterday', to: '2026-01-01' }],
     ])('refuses %s (400)', async (_, query) => {
-      const res = await http()
+      const res = await api(e2e.app)
         .get(`/orgs/${orgId}/usage/export`)
         .query(query)
         .set(asUser(owner))
@@ -740,7 +720,7 @@ describe(`usage reports (seed ${SEED})`, () => {
     it('frees its cursor and connection when the client goes away mid-stream', async () => {
       // An org of its own with enough rows for many cursor batches (written straight to the
       // table: only the export reads them).
-      const org = await createOrg(app, owner, 'Bulk');
+      const org = await createOrg(e2e.app, owner, { name: 'Bulk' });
       await db().query(
         `INSERT INTO usage_events (org_id, event_id, meter, time, data)
          SELECT $1, 'bulk-' || g, 'api_calls', now() - interval '1 day' + g * interval '1 ms',
@@ -748,7 +728,7 @@ describe(`usage reports (seed ${SEED})`, () => {
            FROM generate_series(1, 20000) AS g`,
         [org],
       );
-      const server: Server = app.getHttpServer();
+      const server: Server = e2e.app.getHttpServer();
       if (!server.listening)
         await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
       const { port } = server.address() as AddressInfo;
@@ -770,15 +750,16 @@ describe(`usage reports (seed ${SEED})`, () => {
         );
       });
       // No transaction is left open (on embedded PGlite one would also block every query).
-      let open = -1;
-      for (let i = 0; i < 50 && open !== 0; i++) {
-        await new Promise((resolve) => setTimeout(resolve, 50));
-        [{ open }] = await db().query(
-          `SELECT count(*)::int AS open FROM pg_stat_activity
-            WHERE datname = current_database() AND state LIKE 'idle in transaction%'`,
-        );
-      }
-      expect(open).toBe(0);
+      await eventually(
+        async () => {
+          const [{ open }] = await db().query(
+            `SELECT count(*)::int AS open FROM pg_stat_activity
+              WHERE datname = current_database() AND state LIKE 'idle in transaction%'`,
+          );
+          expect(open).toBe(0);
+        },
+        { timeoutMs: 2500 },
+      );
       await summary(undefined, org);
     });
   });
@@ -789,13 +770,13 @@ describe(`usage reports (seed ${SEED})`, () => {
       ['/usage/summary', {}],
       ['/usage/export', { from: '2026-01-01', to: '2026-02-01' }],
     ])('hides %s of an org from outsiders (404)', async (path, query) => {
-      const res = await http()
+      const res = await api(e2e.app)
         .get(`/orgs/${orgId}${path}`)
         .query(query)
         .set(asUser(outsider))
         .expect(404);
       expect(res.body.code).toBe('org_not_found');
-      await http().get(`/orgs/${orgId}${path}`).query(query).expect(401);
+      await api(e2e.app).get(`/orgs/${orgId}${path}`).query(query).expect(401);
     });
   });
 });

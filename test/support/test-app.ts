@@ -119,11 +119,3 @@ export function setupTestContext(
     },
   };
 }
-
-// Until every spec uses support/factories.ts.
-export type { TestUser } from './factories';
-import { createUser, createOrg as createOrgWithOptions, TestUser } from './factories';
-export const signupUser = (app: NestExpressApplication, email?: string): Promise<TestUser> =>
-  createUser(app, { email });
-export const createOrg = (app: NestExpressApplication, owner: TestUser, name = 'Acme') =>
-  createOrgWithOptions(app, owner, { name });
