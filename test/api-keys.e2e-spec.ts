@@ -1,7 +1,7 @@
 import { ApiKeyUsageTracker } from '../src/api-keys/api-key-usage.tracker';
 import { ApiKeysRepository } from '../src/api-keys/api-keys.repository';
 import { addMember, createApiKey, createOrg, createUser, TestUser } from './support/factories';
-import { api, asUser, withKey } from './support/http';
+import { Api, api, asUser, withKey } from './support/http';
 import { setupTestContext } from './support/test-app';
 import { eventually, fakeDate } from './support/time';
 
@@ -40,7 +40,7 @@ describe('API keys', () => {
 
     it('lists keys to members without any secret or hash', async () => {
       const created = await createApiKey(e2e.app, owner, orgId, { name: 'listed' });
-      const res = await api(e2e.app).get(`/orgs/${orgId}/api-keys`).set(asUser(member)).expect(200);
+      const res = await api(e2e.app, asUser(member)).get(`/orgs/${orgId}/api-keys`).expect(200);
       const listed = res.body.data.find((k: { id: string }) => k.id === created.id);
       expect(Object.keys(listed).sort()).toEqual(
         [
@@ -63,14 +63,12 @@ describe('API keys', () => {
     it('pages the list with limit and cursor', async () => {
       await createApiKey(e2e.app, owner, orgId, { name: 'p1' });
       await createApiKey(e2e.app, owner, orgId, { name: 'p2' });
-      const first = await api(e2e.app)
+      const first = await api(e2e.app, asUser(owner))
         .get(`/orgs/${orgId}/api-keys?limit=1`)
-        .set(asUser(owner))
         .expect(200);
       expect(first.body.data).toHaveLength(1);
-      const second = await api(e2e.app)
+      const second = await api(e2e.app, asUser(owner))
         .get(`/orgs/${orgId}/api-keys?limit=1&cursor=${first.body.nextCursor}`)
-        .set(asUser(owner))
         .expect(200);
       expect(second.body.data[0].id).not.toBe(first.body.data[0].id);
     });
@@ -84,14 +82,13 @@ describe('API keys', () => {
       ['a zero rate limit', { rateLimit: { limit: 0, periodSeconds: 1 } }],
       ['an unknown field', { owner: 'me' }],
     ])('refuses %s with 400 and stores nothing', async (_, body) => {
-      const before = await api(e2e.app).get(`/orgs/${orgId}/api-keys?limit=200`).set(asUser(owner));
-      const res = await api(e2e.app)
+      const before = await api(e2e.app, asUser(owner)).get(`/orgs/${orgId}/api-keys?limit=200`);
+      const res = await api(e2e.app, asUser(owner))
         .post(`/orgs/${orgId}/api-keys`)
-        .set(asUser(owner))
         .send({ name: 'x', ...body })
         .expect(400);
       expect(res.body.code).toBe('validation_failed');
-      const after = await api(e2e.app).get(`/orgs/${orgId}/api-keys?limit=200`).set(asUser(owner));
+      const after = await api(e2e.app, asUser(owner)).get(`/orgs/${orgId}/api-keys?limit=200`);
       expect(after.body.data).toHaveLength(before.body.data.length);
     });
   });
@@ -103,12 +100,12 @@ describe('API keys', () => {
         .get('/v1/ping')
         .set('Authorization', `Bearer ${key}`)
         .expect(200, { pong: true });
-      await api(e2e.app).get('/v1/ping').set(withKey(key)).expect(200, { pong: true });
+      await api(e2e.app, withKey(key)).get('/v1/ping').expect(200, { pong: true });
     });
 
     it('refuses a missing key, a user JWT and an unknown key with 401 invalid_api_key', async () => {
       for (const headers of [{}, asUser(owner), { 'X-API-Key': 'mk_live_nope' }]) {
-        const res = await api(e2e.app).get('/v1/ping').set(headers).expect(401);
+        const res = await api(e2e.app, headers).get('/v1/ping').expect(401);
         expect(res.body).toMatchObject({
           statusCode: 401,
           error: 'Unauthorized',
@@ -128,7 +125,7 @@ describe('API keys', () => {
       const typo = key.slice(0, -1) + (key.endsWith('a') ? 'b' : 'a');
       const lookup = jest.spyOn(e2e.app.get(ApiKeysRepository), 'findCredentialByHash');
       try {
-        const res = await api(e2e.app).get('/v1/ping').set(withKey(typo)).expect(401);
+        const res = await api(e2e.app, withKey(typo)).get('/v1/ping').expect(401);
         expect(res.body.code).toBe('invalid_api_key');
         expect(lookup).not.toHaveBeenCalled();
       } finally {
@@ -140,17 +137,17 @@ describe('API keys', () => {
       const { key } = await createApiKey(e2e.app, owner, orgId, {
         expiresAt: new Date(Date.now() + 1500),
       });
-      await api(e2e.app).get('/v1/ping').set(withKey(key)).expect(200);
+      await api(e2e.app, withKey(key)).get('/v1/ping').expect(200);
       fakeDate(Date.now() + 1700); // the app's clock, 200 ms past the expiry
-      const res = await api(e2e.app).get('/v1/ping').set(withKey(key)).expect(401);
+      const res = await api(e2e.app, withKey(key)).get('/v1/ping').expect(401);
       expect(res.body.code).toBe('key_expired');
     });
 
     it('records lastUsedAt off the request path', async () => {
       const { id, key } = await createApiKey(e2e.app, owner, orgId);
-      await api(e2e.app).get('/v1/ping').set(withKey(key)).expect(200);
+      await api(e2e.app, withKey(key)).get('/v1/ping').expect(200);
       await e2e.app.get(ApiKeyUsageTracker).flush();
-      const res = await api(e2e.app).get(`/orgs/${orgId}/api-keys?limit=200`).set(asUser(owner));
+      const res = await api(e2e.app, asUser(owner)).get(`/orgs/${orgId}/api-keys?limit=200`);
       const listed = res.body.data.find((k: { id: string }) => k.id === id);
       expect(new Date(listed.lastUsedAt).getTime()).toBeGreaterThan(Date.now() - 10_000);
     });
@@ -161,17 +158,17 @@ describe('API keys', () => {
       const other = await e2e.ctx.startApp();
       const { id, key } = await createApiKey(e2e.app, owner, orgId);
       // Both instances have the key cached.
-      await api(other).get('/v1/ping').set(withKey(key)).expect(200);
-      await api(e2e.app).get('/v1/ping').set(withKey(key)).expect(200);
+      await api(other, withKey(key)).get('/v1/ping').expect(200);
+      await api(e2e.app, withKey(key)).get('/v1/ping').expect(200);
 
-      await api(e2e.app).delete(`/orgs/${orgId}/api-keys/${id}`).set(asUser(owner)).expect(204);
+      await api(e2e.app, asUser(owner)).delete(`/orgs/${orgId}/api-keys/${id}`).expect(204);
       // Without Redis the instances share nothing but Postgres: only the one that revoked is
       // required to know (the embedded mode is single-instance by definition).
       const instances = process.env.REDIS_URL ? [e2e.app, other] : [e2e.app];
       await eventually(
         async () => {
           for (const instance of instances) {
-            const res = await api(instance).get('/v1/ping').set(withKey(key));
+            const res = await api(instance, withKey(key)).get('/v1/ping');
             expect({ status: res.status, code: res.body.code }).toEqual({
               status: 401,
               code: 'key_revoked',
@@ -181,7 +178,7 @@ describe('API keys', () => {
         { timeoutMs: 1000 },
       );
       // Revoking again is a no-op.
-      await api(e2e.app).delete(`/orgs/${orgId}/api-keys/${id}`).set(asUser(owner)).expect(204);
+      await api(e2e.app, asUser(owner)).delete(`/orgs/${orgId}/api-keys/${id}`).expect(204);
     });
 
     it('rotates a key: same settings, the old one works until the grace period ends', async () => {
@@ -190,9 +187,8 @@ describe('API keys', () => {
         scopes: ['verify'],
         rateLimit: { limit: 5, periodSeconds: 10 },
       });
-      const res = await api(e2e.app)
+      const res = await api(e2e.app, asUser(owner))
         .post(`/orgs/${orgId}/api-keys/${old.id}/rotate`)
-        .set(asUser(owner))
         .send({ gracePeriodSeconds: 2 })
         .expect(201);
       expect(res.body.key).not.toBe(old.key);
@@ -201,35 +197,30 @@ describe('API keys', () => {
         scopes: ['verify'],
         rateLimit: { limit: 5, periodSeconds: 10 },
       });
-      await api(e2e.app).get('/v1/ping').set(withKey(old.key)).expect(200);
-      await api(e2e.app).get('/v1/ping').set(withKey(res.body.key)).expect(200);
+      await api(e2e.app, withKey(old.key)).get('/v1/ping').expect(200);
+      await api(e2e.app, withKey(res.body.key)).get('/v1/ping').expect(200);
       fakeDate(Date.now() + 2200); // the app's clock, past the grace period
-      expect((await api(e2e.app).get('/v1/ping').set(withKey(old.key)).expect(401)).body.code).toBe(
+      expect((await api(e2e.app, withKey(old.key)).get('/v1/ping').expect(401)).body.code).toBe(
         'key_expired',
       );
-      await api(e2e.app).get('/v1/ping').set(withKey(res.body.key)).expect(200);
+      await api(e2e.app, withKey(res.body.key)).get('/v1/ping').expect(200);
     });
 
     it('rotation without grace ends the old key at once; a revoked key cannot be rotated', async () => {
       const old = await createApiKey(e2e.app, owner, orgId);
-      await api(e2e.app).get('/v1/ping').set(withKey(old.key)).expect(200);
-      await api(e2e.app)
+      await api(e2e.app, withKey(old.key)).get('/v1/ping').expect(200);
+      await api(e2e.app, asUser(owner))
         .post(`/orgs/${orgId}/api-keys/${old.id}/rotate`)
-        .set(asUser(owner))
         .send({})
         .expect(201);
-      expect((await api(e2e.app).get('/v1/ping').set(withKey(old.key)).expect(401)).body.code).toBe(
+      expect((await api(e2e.app, withKey(old.key)).get('/v1/ping').expect(401)).body.code).toBe(
         'key_expired',
       );
 
       const revoked = await createApiKey(e2e.app, owner, orgId);
-      await api(e2e.app)
-        .delete(`/orgs/${orgId}/api-keys/${revoked.id}`)
-        .set(asUser(owner))
-        .expect(204);
-      const res = await api(e2e.app)
+      await api(e2e.app, asUser(owner)).delete(`/orgs/${orgId}/api-keys/${revoked.id}`).expect(204);
+      const res = await api(e2e.app, asUser(owner))
         .post(`/orgs/${orgId}/api-keys/${revoked.id}/rotate`)
-        .set(asUser(owner))
         .send({})
         .expect(409);
       expect(res.body.code).toBe('key_revoked');
@@ -237,58 +228,50 @@ describe('API keys', () => {
 
     it('refuses a grace period over 7 days', async () => {
       const old = await createApiKey(e2e.app, owner, orgId);
-      await api(e2e.app)
+      await api(e2e.app, asUser(owner))
         .post(`/orgs/${orgId}/api-keys/${old.id}/rotate`)
-        .set(asUser(owner))
         .send({ gracePeriodSeconds: 7 * 24 * 3600 + 1 })
         .expect(400);
     });
   });
 
   describe('who may do what', () => {
+    /** The routes of the org's keys that only its admins may use, sent by `client`. */
+    const adminRoutes = (client: Api, keyId: string) => [
+      client.post(`/orgs/${orgId}/api-keys`).send({ name: 'x' }),
+      client.delete(`/orgs/${orgId}/api-keys/${keyId}`),
+      client.post(`/orgs/${orgId}/api-keys/${keyId}/rotate`).send({}),
+      client.get(`/orgs/${orgId}/audit-events`),
+    ];
+
     it('answers 404 to outsiders on every key route', async () => {
       const { id } = await createApiKey(e2e.app, owner, orgId);
-      const routes = [
-        api(e2e.app).post(`/orgs/${orgId}/api-keys`).send({ name: 'x' }),
-        api(e2e.app).get(`/orgs/${orgId}/api-keys`),
-        api(e2e.app).delete(`/orgs/${orgId}/api-keys/${id}`),
-        api(e2e.app).post(`/orgs/${orgId}/api-keys/${id}/rotate`).send({}),
-        api(e2e.app).get(`/orgs/${orgId}/audit-events`),
-      ];
-      for (const route of routes) {
-        const res = await route.set(asUser(outsider)).expect(404);
+      const client = api(e2e.app, asUser(outsider));
+      for (const route of [client.get(`/orgs/${orgId}/api-keys`), ...adminRoutes(client, id)]) {
+        const res = await route.expect(404);
         expect(res.body.code).toBe('org_not_found');
       }
     });
 
     it('answers 403 to members on create, revoke, rotate and the audit log', async () => {
       const { id } = await createApiKey(e2e.app, owner, orgId);
-      const routes = [
-        api(e2e.app).post(`/orgs/${orgId}/api-keys`).send({ name: 'x' }),
-        api(e2e.app).delete(`/orgs/${orgId}/api-keys/${id}`),
-        api(e2e.app).post(`/orgs/${orgId}/api-keys/${id}/rotate`).send({}),
-        api(e2e.app).get(`/orgs/${orgId}/audit-events`),
-      ];
-      for (const route of routes) {
-        const res = await route.set(asUser(member)).expect(403);
+      for (const route of adminRoutes(api(e2e.app, asUser(member)), id)) {
+        const res = await route.expect(403);
         expect(res.body.code).toBe('insufficient_role');
       }
     });
 
     it('answers 404 for a key of another org', async () => {
       const otherOrg = await createOrg(e2e.app, outsider, { name: 'Other' });
-      const res = await api(e2e.app)
+      const res = await api(e2e.app, asUser(outsider))
         .post(`/orgs/${otherOrg}/api-keys`)
-        .set(asUser(outsider))
         .send({ name: 'theirs' })
         .expect(201);
-      await api(e2e.app)
+      await api(e2e.app, asUser(owner))
         .delete(`/orgs/${orgId}/api-keys/${res.body.id}`)
-        .set(asUser(owner))
         .expect(404);
-      await api(e2e.app)
+      await api(e2e.app, asUser(owner))
         .post(`/orgs/${orgId}/api-keys/${res.body.id}/rotate`)
-        .set(asUser(owner))
         .send({})
         .expect(404);
     });
@@ -297,15 +280,13 @@ describe('API keys', () => {
   describe('audit log', () => {
     it('records create, revoke, rotate and member changes, newest first', async () => {
       const key = await createApiKey(e2e.app, owner, orgId, { name: 'audited' });
-      await api(e2e.app)
+      await api(e2e.app, asUser(owner))
         .post(`/orgs/${orgId}/api-keys/${key.id}/rotate`)
-        .set(asUser(owner))
         .send({ gracePeriodSeconds: 60 })
         .expect(201);
-      await api(e2e.app).delete(`/orgs/${orgId}/api-keys/${key.id}`).set(asUser(owner)).expect(204);
-      const res = await api(e2e.app)
+      await api(e2e.app, asUser(owner)).delete(`/orgs/${orgId}/api-keys/${key.id}`).expect(204);
+      const res = await api(e2e.app, asUser(owner))
         .get(`/orgs/${orgId}/audit-events?limit=3`)
-        .set(asUser(owner))
         .expect(200);
       expect(res.body.data.map((e: { action: string }) => e.action)).toEqual([
         'api_key.revoked',
@@ -329,9 +310,8 @@ describe('API keys', () => {
         ]);
       }
       expect(JSON.stringify(res.body)).not.toContain(key.key);
-      const all = await api(e2e.app)
+      const all = await api(e2e.app, asUser(owner))
         .get(`/orgs/${orgId}/audit-events?limit=200`)
-        .set(asUser(owner))
         .expect(200);
       expect(
         all.body.data.some(
@@ -347,7 +327,7 @@ describe('API keys', () => {
       const { id, key } = await createApiKey(e2e.app, owner, orgId, {
         rateLimit: { limit: 7, periodSeconds: 60 },
       });
-      const ok = await api(e2e.app).post('/v1/verify').set(withKey(key)).send({}).expect(200);
+      const ok = await api(e2e.app, withKey(key)).post('/v1/verify').send({}).expect(200);
       expect(ok.body).toMatchObject({
         valid: true,
         code: 'VALID',
@@ -357,14 +337,14 @@ describe('API keys', () => {
       });
       const missing = await api(e2e.app).post('/v1/verify').send({}).expect(200);
       expect(missing.body).toMatchObject({ valid: false, code: 'NOT_FOUND', keyId: null });
-      await api(e2e.app).delete(`/orgs/${orgId}/api-keys/${id}`).set(asUser(owner)).expect(204);
-      const revoked = await api(e2e.app).post('/v1/verify').set(withKey(key)).send({}).expect(200);
+      await api(e2e.app, asUser(owner)).delete(`/orgs/${orgId}/api-keys/${id}`).expect(204);
+      const revoked = await api(e2e.app, withKey(key)).post('/v1/verify').send({}).expect(200);
       expect(revoked.body).toMatchObject({ valid: false, code: 'REVOKED', keyId: id });
     });
 
     it('answers FORBIDDEN for a key without the verify scope', async () => {
       const { key } = await createApiKey(e2e.app, owner, orgId, { scopes: ['usage:read'] });
-      const res = await api(e2e.app).post('/v1/verify').set(withKey(key)).send({}).expect(200);
+      const res = await api(e2e.app, withKey(key)).post('/v1/verify').send({}).expect(200);
       expect(res.body).toMatchObject({ valid: false, code: 'FORBIDDEN' });
     });
   });

@@ -190,10 +190,9 @@ describe('auth throttling', () => {
       for (let i = 0; i < 5; i++) await auth.login(email, PASSWORD);
       await auth.login(email, PASSWORD).expect(429);
       for (let i = 0; i < 20; i++) {
-        await api(app)
+        await api(app, asUser({ token: body.access_token }))
           .get('/auth/me')
           .set('X-Forwarded-For', address)
-          .set(asUser({ token: body.access_token }))
           .expect(200);
       }
     });

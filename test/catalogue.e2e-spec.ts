@@ -1,4 +1,3 @@
-import request from 'supertest';
 import { ApiKeyVerifier } from '../src/api-keys/api-key-verifier.service';
 import {
   addMember,
@@ -9,7 +8,7 @@ import {
   createUser,
   TestUser,
 } from './support/factories';
-import { api, asUser } from './support/http';
+import { Api, api, asUser } from './support/http';
 import { setupTestContext } from './support/test-app';
 
 const flat = (unitAmount: number | string) => ({ model: 'flat', unitAmount });
@@ -37,7 +36,7 @@ describe('Catalogue: meters and plans', () => {
 
   describe('the seeded catalogue', () => {
     it('has the api_calls count meter', async () => {
-      const res = await api(e2e.app).get('/admin/meters').set(asUser(admin)).expect(200);
+      const res = await api(e2e.app, asUser(admin)).get('/admin/meters').expect(200);
       expect(res.body.nextCursor).toBeNull();
       expect(res.body.data).toContainEqual({
         slug: 'api_calls',
@@ -51,7 +50,7 @@ describe('Catalogue: meters and plans', () => {
     });
 
     it("has the free, pro and enterprise plans with the contract's limits and quotas", async () => {
-      const res = await api(e2e.app).get('/admin/plans').set(asUser(admin)).expect(200);
+      const res = await api(e2e.app, asUser(admin)).get('/admin/plans').expect(200);
       const byCode = Object.fromEntries(
         res.body.data.map((p: { code: string }) => [p.code, p]),
       ) as Record<string, unknown>;
@@ -113,7 +112,7 @@ describe('Catalogue: meters and plans', () => {
   });
 
   describe('access', () => {
-    const adminRoutes: [string, string][] = [
+    const adminRoutes: [keyof Api, string][] = [
       ['get', '/admin/meters'],
       ['get', '/admin/meters/api_calls'],
       ['post', '/admin/meters'],
@@ -125,18 +124,15 @@ describe('Catalogue: meters and plans', () => {
     ];
 
     it.each(adminRoutes)('%s %s is 401 without a token', async (method, path) => {
-      const res = await (api(e2e.app) as unknown as Record<string, (p: string) => request.Test>)
-        [method](path)
-        .send({});
+      const res = await api(e2e.app)[method](path).send({});
       expect(res.status).toBe(401);
     });
 
     it.each(adminRoutes)(
       '%s %s is 403 platform_admin_required for a signed-in non-admin',
       async (method, path) => {
-        const res = await (api(e2e.app) as unknown as Record<string, (p: string) => request.Test>)
+        const res = await api(e2e.app, asUser(user))
           [method](path)
-          .set(asUser(user))
           .send({ slug: 'sneaky', name: 'x', aggregation: 'count' });
         expect(res.status).toBe(403);
         expect(res.body.code).toBe('platform_admin_required');
@@ -144,7 +140,7 @@ describe('Catalogue: meters and plans', () => {
     );
 
     it('stores nothing a non-admin sent', async () => {
-      await api(e2e.app).get('/admin/meters/sneaky').set(asUser(admin)).expect(404);
+      await api(e2e.app, asUser(admin)).get('/admin/meters/sneaky').expect(404);
     });
   });
 
@@ -179,11 +175,7 @@ describe('Catalogue: meters and plans', () => {
         { slug: 'storage_gb', name: 'Storage', aggregation: 'latest', valueProperty: 'gb' },
       ],
     ])('creates a %s meter', async (_, body) => {
-      const res = await api(e2e.app)
-        .post('/admin/meters')
-        .set(asUser(admin))
-        .send(body)
-        .expect(201);
+      const res = await api(e2e.app, asUser(admin)).post('/admin/meters').send(body).expect(201);
       expect(res.body).toEqual({
         valueProperty: null,
         groupBy: [],
@@ -191,17 +183,13 @@ describe('Catalogue: meters and plans', () => {
         createdAt: expect.any(String),
         updatedAt: expect.any(String),
       });
-      const listed = await api(e2e.app)
-        .get('/admin/meters?limit=200')
-        .set(asUser(admin))
-        .expect(200);
+      const listed = await api(e2e.app, asUser(admin)).get('/admin/meters?limit=200').expect(200);
       expect(listed.body.data.map((m: { slug: string }) => m.slug)).toContain(body.slug);
     });
 
     it('refuses a duplicate slug with 409 meter_exists', async () => {
-      const res = await api(e2e.app)
+      const res = await api(e2e.app, asUser(admin))
         .post('/admin/meters')
-        .set(asUser(admin))
         .send({ slug: 'api_calls', name: 'Again', aggregation: 'count' })
         .expect(409);
       expect(res.body).toMatchObject({ statusCode: 409, code: 'meter_exists' });
@@ -228,19 +216,14 @@ describe('Catalogue: meters and plans', () => {
       ],
       ['an unknown field', { slug: 'm1', name: 'x', aggregation: 'count', unit: 'ms' }],
     ])('refuses %s with 400 and stores nothing', async (_, body) => {
-      const res = await api(e2e.app)
-        .post('/admin/meters')
-        .set(asUser(admin))
-        .send(body)
-        .expect(400);
+      const res = await api(e2e.app, asUser(admin)).post('/admin/meters').send(body).expect(400);
       expect(res.body.code).toBe('validation_failed');
-      await api(e2e.app).get('/admin/meters/m1').set(asUser(admin)).expect(404);
+      await api(e2e.app, asUser(admin)).get('/admin/meters/m1').expect(404);
     });
 
     it('lists every problem of a bad meter at once', async () => {
-      const res = await api(e2e.app)
+      const res = await api(e2e.app, asUser(admin))
         .post('/admin/meters')
-        .set(asUser(admin))
         .send({ slug: 'Bad Slug', name: '', aggregation: 'sum' })
         .expect(400);
       expect(res.body.message).toEqual(
@@ -253,14 +236,12 @@ describe('Catalogue: meters and plans', () => {
     });
 
     it('updates the name and groupBy; slug, aggregation and valueProperty may only be echoed', async () => {
-      await api(e2e.app)
+      await api(e2e.app, asUser(admin))
         .post('/admin/meters')
-        .set(asUser(admin))
         .send({ slug: 'gpu_seconds', name: 'GPU', aggregation: 'sum', valueProperty: 'seconds' })
         .expect(201);
-      const res = await api(e2e.app)
+      const res = await api(e2e.app, asUser(admin))
         .put('/admin/meters/gpu_seconds')
-        .set(asUser(admin))
         .send({
           slug: 'gpu_seconds',
           name: 'GPU seconds',
@@ -285,24 +266,19 @@ describe('Catalogue: meters and plans', () => {
         { slug: 'gpu_minutes' },
         { valueProperty: 'minutes' },
       ]) {
-        const refused = await api(e2e.app)
+        const refused = await api(e2e.app, asUser(admin))
           .put('/admin/meters/gpu_seconds')
-          .set(asUser(admin))
           .send({ name: 'Changed', ...change })
           .expect(400);
         expect(refused.body.code).toBe('immutable_field');
       }
-      const after = await api(e2e.app)
-        .get('/admin/meters/gpu_seconds')
-        .set(asUser(admin))
-        .expect(200);
+      const after = await api(e2e.app, asUser(admin)).get('/admin/meters/gpu_seconds').expect(200);
       expect(after.body).toMatchObject({ name: 'GPU seconds', aggregation: 'sum' });
     });
 
     it('answers 404 meter_not_found for an unknown slug on PUT', async () => {
-      const res = await api(e2e.app)
+      const res = await api(e2e.app, asUser(admin))
         .put('/admin/meters/nope')
-        .set(asUser(admin))
         .send({ name: 'x' })
         .expect(404);
       expect(res.body.code).toBe('meter_not_found');
@@ -343,13 +319,13 @@ describe('Catalogue: meters and plans', () => {
           },
         ],
       });
-      const res = await api(e2e.app).post('/admin/plans').set(asUser(admin)).send(body).expect(201);
+      const res = await api(e2e.app, asUser(admin)).post('/admin/plans').send(body).expect(201);
       expect(res.body).toEqual({
         ...body,
         createdAt: expect.any(String),
         updatedAt: expect.any(String),
       });
-      const read = await api(e2e.app).get('/admin/plans/scale').set(asUser(admin)).expect(200);
+      const read = await api(e2e.app, asUser(admin)).get('/admin/plans/scale').expect(200);
       expect(read.body).toEqual(res.body);
 
       const volume = plan({
@@ -368,7 +344,7 @@ describe('Catalogue: meters and plans', () => {
           },
         ],
       });
-      await api(e2e.app).post('/admin/plans').set(asUser(admin)).send(volume).expect(201);
+      await api(e2e.app, asUser(admin)).post('/admin/plans').send(volume).expect(201);
       const publicList = await api(e2e.app).get('/plans').expect(200);
       expect(publicList.body.data.map((p: { code: string }) => p.code)).toEqual(
         expect.arrayContaining(['scale', volume.code]),
@@ -376,9 +352,8 @@ describe('Catalogue: meters and plans', () => {
     });
 
     it('refuses a duplicate code with 409 plan_exists', async () => {
-      const res = await api(e2e.app)
+      const res = await api(e2e.app, asUser(admin))
         .post('/admin/plans')
-        .set(asUser(admin))
         .send(plan({ code: 'pro' }))
         .expect(409);
       expect(res.body.code).toBe('plan_exists');
@@ -428,10 +403,10 @@ describe('Catalogue: meters and plans', () => {
         }),
       ],
     ])('refuses a price model with %s (400) and stores nothing', async (_, body) => {
-      const res = await api(e2e.app).post('/admin/plans').set(asUser(admin)).send(body).expect(400);
+      const res = await api(e2e.app, asUser(admin)).post('/admin/plans').send(body).expect(400);
       expect(res.body.code).toBe('validation_failed');
       expect(res.body.message).toEqual([expect.stringMatching(/^meters\.0\.price /)]);
-      await api(e2e.app).get('/admin/plans/bad_plan').set(asUser(admin)).expect(404);
+      await api(e2e.app, asUser(admin)).get('/admin/plans/bad_plan').expect(404);
     });
 
     it.each([
@@ -475,15 +450,14 @@ describe('Catalogue: meters and plans', () => {
         }),
       ],
     ])('refuses %s with 400', async (_, body) => {
-      const res = await api(e2e.app).post('/admin/plans').set(asUser(admin)).send(body).expect(400);
+      const res = await api(e2e.app, asUser(admin)).post('/admin/plans').send(body).expect(400);
       expect(res.body.code).toBe('validation_failed');
-      await api(e2e.app).get('/admin/plans/bad_plan').set(asUser(admin)).expect(404);
+      await api(e2e.app, asUser(admin)).get('/admin/plans/bad_plan').expect(404);
     });
 
     it('refuses a plan naming an unknown meter with 400 unknown_meter naming it', async () => {
-      const res = await api(e2e.app)
+      const res = await api(e2e.app, asUser(admin))
         .post('/admin/plans')
-        .set(asUser(admin))
         .send(
           plan({
             code: 'bad_plan',
@@ -497,16 +471,15 @@ describe('Catalogue: meters and plans', () => {
       expect(res.body.code).toBe('unknown_meter');
       expect(res.body.message).toEqual([expect.stringContaining('"no_such_meter"')]);
       expect(res.body.message[0]).toMatch(/^meters\.1\.meter/);
-      await api(e2e.app).get('/admin/plans/bad_plan').set(asUser(admin)).expect(404);
+      await api(e2e.app, asUser(admin)).get('/admin/plans/bad_plan').expect(404);
     });
 
     it('answers 404 plan_not_found for an unknown code', async () => {
-      const get = await api(e2e.app).get('/admin/plans/nope').set(asUser(admin)).expect(404);
+      const get = await api(e2e.app, asUser(admin)).get('/admin/plans/nope').expect(404);
       expect(get.body.code).toBe('plan_not_found');
       const { code: _code, ...content } = plan();
-      const put = await api(e2e.app)
+      const put = await api(e2e.app, asUser(admin))
         .put('/admin/plans/nope')
-        .set(asUser(admin))
         .send(content)
         .expect(404);
       expect(put.body.code).toBe('plan_not_found');
@@ -514,7 +487,7 @@ describe('Catalogue: meters and plans', () => {
 
     it("replaces everything but the code, and the plan's keys get the new rate limit at once", async () => {
       const body = plan();
-      await api(e2e.app).post('/admin/plans').set(asUser(admin)).send(body).expect(201);
+      await api(e2e.app, asUser(admin)).post('/admin/plans').send(body).expect(201);
       const owner = await createUser(e2e.app);
       const orgId = await createOrg(e2e.app, owner, { plan: body.code });
       const { key } = await createApiKey(e2e.app, owner, orgId);
@@ -539,9 +512,8 @@ describe('Catalogue: meters and plans', () => {
       };
       const invalidate = jest.spyOn(verifier, 'invalidate');
       try {
-        const res = await api(e2e.app)
+        const res = await api(e2e.app, asUser(admin))
           .put(`/admin/plans/${body.code}`)
-          .set(asUser(admin))
           .send(replacement)
           .expect(200);
         expect(res.body).toMatchObject(replacement);
@@ -549,10 +521,7 @@ describe('Catalogue: meters and plans', () => {
       } finally {
         invalidate.mockRestore();
       }
-      const read = await api(e2e.app)
-        .get(`/admin/plans/${body.code}`)
-        .set(asUser(admin))
-        .expect(200);
+      const read = await api(e2e.app, asUser(admin)).get(`/admin/plans/${body.code}`).expect(200);
       expect(read.body).toMatchObject(replacement);
       const after = await verifier.check(key);
       expect(after.key?.rateLimit).toEqual({ limit: 75, periodSeconds: 2 });
@@ -560,31 +529,28 @@ describe('Catalogue: meters and plans', () => {
 
     it('refuses to change a code on PUT, and validates PUT bodies like POST', async () => {
       const { code: _code, ...content } = plan();
-      const renamed = await api(e2e.app)
+      const renamed = await api(e2e.app, asUser(admin))
         .put('/admin/plans/pro')
-        .set(asUser(admin))
         .send({ ...content, code: 'pro2' })
         .expect(400);
       expect(renamed.body.code).toBe('immutable_field');
-      const invalid = await api(e2e.app)
+      const invalid = await api(e2e.app, asUser(admin))
         .put('/admin/plans/pro')
-        .set(asUser(admin))
         .send({
           ...content,
           meters: [{ meter: 'api_calls', included: 1, enforcement: 'soft', price: flat('x') }],
         })
         .expect(400);
       expect(invalid.body.code).toBe('validation_failed');
-      const unknown = await api(e2e.app)
+      const unknown = await api(e2e.app, asUser(admin))
         .put('/admin/plans/pro')
-        .set(asUser(admin))
         .send({
           ...content,
           meters: [{ meter: 'ghost', included: 1, enforcement: 'soft', price: flat(1) }],
         })
         .expect(400);
       expect(unknown.body.code).toBe('unknown_meter');
-      const pro = await api(e2e.app).get('/admin/plans/pro').set(asUser(admin)).expect(200);
+      const pro = await api(e2e.app, asUser(admin)).get('/admin/plans/pro').expect(200);
       expect(pro.body).toMatchObject({ name: 'Pro', rateLimit: { limit: 100, periodSeconds: 1 } });
     });
   });
@@ -613,9 +579,8 @@ describe('Catalogue: meters and plans', () => {
       const verifier = e2e.app.get(ApiKeyVerifier);
       expect((await verifier.check(key)).key?.rateLimit.limit).toBe(10);
 
-      const res = await api(e2e.app)
+      const res = await api(e2e.app, asUser(owner))
         .put(`/orgs/${orgId}/plan`)
-        .set(asUser(owner))
         .send({ plan: 'pro' })
         .expect(200);
       expect(res.body).toEqual({
@@ -625,12 +590,11 @@ describe('Catalogue: meters and plans', () => {
         role: 'owner',
         createdAt: expect.any(String),
       });
-      const org = await api(e2e.app).get(`/orgs/${orgId}`).set(asUser(member)).expect(200);
+      const org = await api(e2e.app, asUser(member)).get(`/orgs/${orgId}`).expect(200);
       expect(org.body.plan).toBe('pro');
 
-      const audit = await api(e2e.app)
+      const audit = await api(e2e.app, asUser(owner))
         .get(`/orgs/${orgId}/audit-events`)
-        .set(asUser(owner))
         .expect(200);
       expect(audit.body.data[0]).toMatchObject({
         actorUserId: owner.id,
@@ -644,44 +608,40 @@ describe('Catalogue: meters and plans', () => {
     });
 
     it('records nothing when the org is already on the plan', async () => {
-      const before = await api(e2e.app).get(`/orgs/${orgId}/audit-events`).set(asUser(owner));
-      await api(e2e.app)
+      const before = await api(e2e.app, asUser(owner)).get(`/orgs/${orgId}/audit-events`);
+      await api(e2e.app, asUser(owner))
         .put(`/orgs/${orgId}/plan`)
-        .set(asUser(owner))
         .send({ plan: 'pro' })
         .expect(200);
-      const after = await api(e2e.app).get(`/orgs/${orgId}/audit-events`).set(asUser(owner));
+      const after = await api(e2e.app, asUser(owner)).get(`/orgs/${orgId}/audit-events`);
       expect(after.body.data).toHaveLength(before.body.data.length);
     });
 
     it('is 403 for an admin or a member of the org, 404 for an outsider, 401 anonymous', async () => {
       for (const u of [orgAdmin, member]) {
-        const res = await api(e2e.app)
+        const res = await api(e2e.app, asUser(u))
           .put(`/orgs/${orgId}/plan`)
-          .set(asUser(u))
           .send({ plan: 'enterprise' })
           .expect(403);
         expect(res.body.code).toBe('insufficient_role');
       }
-      const res = await api(e2e.app)
+      const res = await api(e2e.app, asUser(outsider))
         .put(`/orgs/${orgId}/plan`)
-        .set(asUser(outsider))
         .send({ plan: 'enterprise' })
         .expect(404);
       expect(res.body.code).toBe('org_not_found');
       await api(e2e.app).put(`/orgs/${orgId}/plan`).send({ plan: 'enterprise' }).expect(401);
-      const org = await api(e2e.app).get(`/orgs/${orgId}`).set(asUser(owner)).expect(200);
+      const org = await api(e2e.app, asUser(owner)).get(`/orgs/${orgId}`).expect(200);
       expect(org.body.plan).toBe('pro');
     });
 
     it('answers 404 plan_not_found for an unknown plan and changes nothing', async () => {
-      const res = await api(e2e.app)
+      const res = await api(e2e.app, asUser(owner))
         .put(`/orgs/${orgId}/plan`)
-        .set(asUser(owner))
         .send({ plan: 'platinum' })
         .expect(404);
       expect(res.body.code).toBe('plan_not_found');
-      const org = await api(e2e.app).get(`/orgs/${orgId}`).set(asUser(owner)).expect(200);
+      const org = await api(e2e.app, asUser(owner)).get(`/orgs/${orgId}`).expect(200);
       expect(org.body.plan).toBe('pro');
     });
 
@@ -690,7 +650,7 @@ describe('Catalogue: meters and plans', () => {
       ['a plan that is not a string', { plan: 3 }],
       ['an unknown field', { plan: 'free', reason: 'cheaper' }],
     ])('refuses %s with 400', async (_, body) => {
-      await api(e2e.app).put(`/orgs/${orgId}/plan`).set(asUser(owner)).send(body).expect(400);
+      await api(e2e.app, asUser(owner)).put(`/orgs/${orgId}/plan`).send(body).expect(400);
     });
   });
 });

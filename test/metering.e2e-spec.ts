@@ -23,7 +23,7 @@ describe('metering', () => {
   const db = () => e2e.app.get(DataSource);
   /** The route under test, with the key; the test states the status it expects. */
   const postEvents = (app: INestApplication, key: string, body: object) =>
-    api(app).post('/v1/events').set(withKey(key)).send(body);
+    api(app, withKey(key)).post('/v1/events').send(body);
 
   /** A fresh org (on `plan`) with a key of a high rate limit. */
   async function orgWithKey(
@@ -244,17 +244,9 @@ describe('metering', () => {
     it('records one api_calls event per GET /v1/ping, idempotent on the request id', async () => {
       const { orgId, key } = await orgWithKey();
       for (let i = 0; i < 3; i++)
-        await api(e2e.app).get('/v1/ping').set(withKey(key)).expect(200, { pong: true });
-      await api(e2e.app)
-        .get('/v1/ping')
-        .set(withKey(key))
-        .set('X-Request-Id', 'retry-1')
-        .expect(200);
-      await api(e2e.app)
-        .get('/v1/ping')
-        .set(withKey(key))
-        .set('X-Request-Id', 'retry-1')
-        .expect(200);
+        await api(e2e.app, withKey(key)).get('/v1/ping').expect(200, { pong: true });
+      await api(e2e.app, withKey(key)).get('/v1/ping').set('X-Request-Id', 'retry-1').expect(200);
+      await api(e2e.app, withKey(key)).get('/v1/ping').set('X-Request-Id', 'retry-1').expect(200);
       expect(await countEvents(orgId)).toBe(4);
       const ids = await db().query(
         `SELECT event_id FROM usage_events WHERE org_id = $1 AND event_id = 'req:retry-1'`,
@@ -267,18 +259,17 @@ describe('metering', () => {
       const { orgId, key } = await orgWithKey('tiny');
       const statuses: number[] = [];
       for (let i = 0; i < 12; i++)
-        statuses.push((await api(e2e.app).get('/v1/ping').set(withKey(key))).status);
+        statuses.push((await api(e2e.app, withKey(key)).get('/v1/ping')).status);
       expect(statuses).toEqual([...Array(10).fill(200), 429, 429]);
-      const refused = await api(e2e.app).get('/v1/ping').set(withKey(key)).expect(429);
+      const refused = await api(e2e.app, withKey(key)).get('/v1/ping').expect(429);
       expect(refused.body.code).toBe('quota_exceeded');
       expect(await countEvents(orgId)).toBe(10);
     });
 
     it('records verify usage once per Idempotency-Key and reports the quota', async () => {
       const { orgId, key } = await orgWithKey('tiny');
-      const first = await api(e2e.app)
+      const first = await api(e2e.app, withKey(key))
         .post('/v1/verify')
-        .set(withKey(key))
         .set('Idempotency-Key', 'order-42')
         .send({ meter: 'api_calls', cost: 3 })
         .expect(200);
@@ -287,17 +278,15 @@ describe('metering', () => {
         code: 'VALID',
         quota: { meter: 'api_calls', limit: 10, remaining: 7 },
       });
-      const again = await api(e2e.app)
+      const again = await api(e2e.app, withKey(key))
         .post('/v1/verify')
-        .set(withKey(key))
         .set('Idempotency-Key', 'order-42')
         .send({ meter: 'api_calls', cost: 3 })
         .expect(200);
       expect(again.body).toMatchObject({ valid: true, quota: { remaining: 7 } });
       expect(await countEvents(orgId)).toBe(3);
-      const over = await api(e2e.app)
+      const over = await api(e2e.app, withKey(key))
         .post('/v1/verify')
-        .set(withKey(key))
         .send({ meter: 'api_calls', cost: 8 })
         .expect(200);
       expect(over.body).toMatchObject({
@@ -310,15 +299,13 @@ describe('metering', () => {
 
     it('refuses verify for an unknown meter or a fractional count cost with 400', async () => {
       const { key } = await orgWithKey();
-      await api(e2e.app).post('/v1/verify').set(withKey(key)).send({ meter: 'nope' }).expect(400);
-      await api(e2e.app)
+      await api(e2e.app, withKey(key)).post('/v1/verify').send({ meter: 'nope' }).expect(400);
+      await api(e2e.app, withKey(key))
         .post('/v1/verify')
-        .set(withKey(key))
         .send({ meter: 'api_calls', cost: 1.5 })
         .expect(400);
-      await api(e2e.app)
+      await api(e2e.app, withKey(key))
         .post('/v1/verify')
-        .set(withKey(key))
         .send({ meter: 'api_calls', cost: -1 })
         .expect(400);
     });

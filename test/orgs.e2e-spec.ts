@@ -29,13 +29,13 @@ describe('orgs and members', () => {
 
   // The member routes under test, as `actor`; each test states the status it expects.
   const postMember = (orgId: string, actor: TestUser, email: string, role: OrgRole) =>
-    api(e2e.app).post(`/orgs/${orgId}/members`).set(asUser(actor)).send({ email, role });
+    api(e2e.app, asUser(actor)).post(`/orgs/${orgId}/members`).send({ email, role });
   const patchMember = (orgId: string, actor: TestUser, userId: string, role: OrgRole) =>
-    api(e2e.app).patch(`/orgs/${orgId}/members/${userId}`).set(asUser(actor)).send({ role });
+    api(e2e.app, asUser(actor)).patch(`/orgs/${orgId}/members/${userId}`).send({ role });
   const removeMember = (orgId: string, actor: TestUser, userId: string) =>
-    api(e2e.app).delete(`/orgs/${orgId}/members/${userId}`).set(asUser(actor));
+    api(e2e.app, asUser(actor)).delete(`/orgs/${orgId}/members/${userId}`);
   const listMembers = async (orgId: string, actor = owner): Promise<MemberBody[]> =>
-    (await api(e2e.app).get(`/orgs/${orgId}/members`).set(asUser(actor)).expect(200)).body.data;
+    (await api(e2e.app, asUser(actor)).get(`/orgs/${orgId}/members`).expect(200)).body.data;
   const roleOf = async (orgId: string, user: TestUser) =>
     (await listMembers(orgId)).find((m) => m.userId === user.id)?.role;
 
@@ -59,9 +59,8 @@ describe('orgs and members', () => {
 
   describe('POST /orgs', () => {
     it('creates an org on the free plan with the creator as owner', async () => {
-      const res = await api(e2e.app)
+      const res = await api(e2e.app, asUser(owner))
         .post('/orgs')
-        .set(asUser(owner))
         .send({ name: 'Acme Inc.' })
         .expect(201);
       expect(Object.keys(res.body).sort()).toEqual(['createdAt', 'id', 'name', 'plan', 'role']);
@@ -76,9 +75,8 @@ describe('orgs and members', () => {
     });
 
     it('trims the name', async () => {
-      const res = await api(e2e.app)
+      const res = await api(e2e.app, asUser(owner))
         .post('/orgs')
-        .set(asUser(owner))
         .send({ name: '  \tSpaced Out  ' })
         .expect(201);
       expect(res.body.name).toBe('Spaced Out');
@@ -86,7 +84,7 @@ describe('orgs and members', () => {
 
     it('accepts a name of 1 and of 100 characters', async () => {
       for (const name of ['x', 'n'.repeat(100), `  ${'n'.repeat(100)}  `]) {
-        const res = await api(e2e.app).post('/orgs').set(asUser(owner)).send({ name }).expect(201);
+        const res = await api(e2e.app, asUser(owner)).post('/orgs').send({ name }).expect(201);
         expect(res.body.name).toBe(name.trim());
       }
     });
@@ -100,7 +98,7 @@ describe('orgs and members', () => {
       ['null', { name: null }],
       ['an unknown field', { name: 'Acme', plan: 'enterprise' }],
     ])('refuses %s with 400 validation_failed', async (_label, body) => {
-      const res = await api(e2e.app).post('/orgs').set(asUser(owner)).send(body);
+      const res = await api(e2e.app, asUser(owner)).post('/orgs').send(body);
       expectError(res, 400, 'validation_failed');
       expect(Array.isArray(res.body.message)).toBe(true);
     });
@@ -130,7 +128,7 @@ describe('orgs and members', () => {
     });
 
     it("lists only the caller's orgs, newest first, each with the caller's role", async () => {
-      const res = await api(e2e.app).get('/orgs').set(asUser(lister)).expect(200);
+      const res = await api(e2e.app, asUser(lister)).get('/orgs').expect(200);
       expect(res.body.nextCursor).toBeNull();
       const orgs: OrgBody[] = res.body.data;
       expect(orgs.map((o) => o.name)).toEqual(['Mine 4', 'Mine 3', 'Mine 2', 'Mine 1', 'Joined']);
@@ -145,12 +143,12 @@ describe('orgs and members', () => {
     });
 
     it('answers an empty page for a user without orgs', async () => {
-      const res = await api(e2e.app).get('/orgs').set(asUser(spare)).expect(200);
+      const res = await api(e2e.app, asUser(spare)).get('/orgs').expect(200);
       expect(res.body).toEqual({ data: [], nextCursor: null });
     });
 
     it('pages with limit and cursor, each org exactly once', async () => {
-      const all = (await api(e2e.app).get('/orgs').set(asUser(lister)).expect(200)).body
+      const all = (await api(e2e.app, asUser(lister)).get('/orgs').expect(200)).body
         .data as OrgBody[];
       const seen: string[] = [];
       const sizes: number[] = [];
@@ -158,7 +156,7 @@ describe('orgs and members', () => {
       do {
         const query: Record<string, string | number> = { limit: 2 };
         if (cursor) query.cursor = cursor;
-        const res = await api(e2e.app).get('/orgs').query(query).set(asUser(lister)).expect(200);
+        const res = await api(e2e.app, asUser(lister)).get('/orgs').query(query).expect(200);
         sizes.push(res.body.data.length);
         seen.push(...res.body.data.map((o: OrgBody) => o.id));
         cursor = res.body.nextCursor;
@@ -169,21 +167,20 @@ describe('orgs and members', () => {
     });
 
     it('answers nextCursor null when the last page is exactly full', async () => {
-      const first = await api(e2e.app).get('/orgs?limit=3').set(asUser(lister)).expect(200);
-      const second = await api(e2e.app)
+      const first = await api(e2e.app, asUser(lister)).get('/orgs?limit=3').expect(200);
+      const second = await api(e2e.app, asUser(lister))
         .get('/orgs')
         .query({ limit: 2, cursor: first.body.nextCursor })
-        .set(asUser(lister))
         .expect(200);
       expect(second.body.data).toHaveLength(2);
       expect(second.body.nextCursor).toBeNull();
     });
 
     it('accepts limit=1 and limit=200', async () => {
-      const one = await api(e2e.app).get('/orgs?limit=1').set(asUser(lister)).expect(200);
+      const one = await api(e2e.app, asUser(lister)).get('/orgs?limit=1').expect(200);
       expect(one.body.data).toHaveLength(1);
       expect(one.body.nextCursor).toEqual(expect.any(String));
-      const max = await api(e2e.app).get('/orgs?limit=200').set(asUser(lister)).expect(200);
+      const max = await api(e2e.app, asUser(lister)).get('/orgs?limit=200').expect(200);
       expect(max.body.data).toHaveLength(5);
       expect(max.body.nextCursor).toBeNull();
     });
@@ -197,13 +194,12 @@ describe('orgs and members', () => {
           ),
         );
       }
-      const first = await api(e2e.app).get('/orgs').set(asUser(many)).expect(200);
+      const first = await api(e2e.app, asUser(many)).get('/orgs').expect(200);
       expect(first.body.data).toHaveLength(50);
       expect(first.body.nextCursor).toEqual(expect.any(String));
-      const rest = await api(e2e.app)
+      const rest = await api(e2e.app, asUser(many))
         .get('/orgs')
         .query({ cursor: first.body.nextCursor })
-        .set(asUser(many))
         .expect(200);
       expect(rest.body.data).toHaveLength(1);
       expect(rest.body.nextCursor).toBeNull();
@@ -214,7 +210,7 @@ describe('orgs and members', () => {
     it.each(['201', '0', '-1', 'abc', '1.5', '1000000'])(
       'refuses limit=%s with 400',
       async (limit) => {
-        const res = await api(e2e.app).get('/orgs').query({ limit }).set(asUser(lister));
+        const res = await api(e2e.app, asUser(lister)).get('/orgs').query({ limit });
         expectError(res, 400, 'validation_failed');
       },
     );
@@ -226,18 +222,18 @@ describe('orgs and members', () => {
       Buffer.from(`2024-01-01T00:00:00.000Z|${randomUUID()}|extra`).toString('base64url'),
       'x'.repeat(201),
     ])('refuses the cursor %j with 400', async (cursor) => {
-      const res = await api(e2e.app).get('/orgs').query({ cursor }).set(asUser(lister));
+      const res = await api(e2e.app, asUser(lister)).get('/orgs').query({ cursor });
       expect(res.status).toBe(400);
       expect(['invalid_cursor', 'validation_failed']).toContain(res.body.code);
     });
 
     it('refuses a structurally bad cursor with code invalid_cursor', async () => {
-      const res = await api(e2e.app).get('/orgs').query({ cursor: 'garbage' }).set(asUser(lister));
+      const res = await api(e2e.app, asUser(lister)).get('/orgs').query({ cursor: 'garbage' });
       expectError(res, 400, 'invalid_cursor');
     });
 
     it('refuses unknown query parameters with 400', async () => {
-      const res = await api(e2e.app).get('/orgs').query({ sort: 'name' }).set(asUser(lister));
+      const res = await api(e2e.app, asUser(lister)).get('/orgs').query({ sort: 'name' });
       expectError(res, 400, 'validation_failed');
     });
 
@@ -259,7 +255,7 @@ describe('orgs and members', () => {
         [admin, 'admin'],
         [member, 'member'],
       ] as const) {
-        const res = await api(e2e.app).get(`/orgs/${orgId}`).set(asUser(user)).expect(200);
+        const res = await api(e2e.app, asUser(user)).get(`/orgs/${orgId}`).expect(200);
         expect(res.body).toEqual({
           id: orgId,
           name: 'Visible',
@@ -271,9 +267,9 @@ describe('orgs and members', () => {
     });
 
     it('answers an outsider 404, exactly as for an org that does not exist', async () => {
-      const outsiderRes = await api(e2e.app).get(`/orgs/${orgId}`).set(asUser(outsider));
-      const randomRes = await api(e2e.app).get(`/orgs/${randomUUID()}`).set(asUser(outsider));
-      const nonUuidRes = await api(e2e.app).get('/orgs/not-a-uuid').set(asUser(outsider));
+      const outsiderRes = await api(e2e.app, asUser(outsider)).get(`/orgs/${orgId}`);
+      const randomRes = await api(e2e.app, asUser(outsider)).get(`/orgs/${randomUUID()}`);
+      const nonUuidRes = await api(e2e.app, asUser(outsider)).get('/orgs/not-a-uuid');
       expectError(outsiderRes, 404, 'org_not_found');
       expect(randomRes.status).toBe(404);
       expect(nonUuidRes.status).toBe(404);
@@ -297,10 +293,7 @@ describe('orgs and members', () => {
 
     it('lists {userId, email, role, createdAt} of every member to any member', async () => {
       for (const viewer of [owner, admin, member]) {
-        const res = await api(e2e.app)
-          .get(`/orgs/${orgId}/members`)
-          .set(asUser(viewer))
-          .expect(200);
+        const res = await api(e2e.app, asUser(viewer)).get(`/orgs/${orgId}/members`).expect(200);
         expect(res.body.nextCursor).toBeNull();
         const members: MemberBody[] = res.body.data;
         for (const m of members) {
@@ -321,10 +314,9 @@ describe('orgs and members', () => {
       do {
         const query: Record<string, string | number> = { limit: 1 };
         if (cursor) query.cursor = cursor;
-        const res = await api(e2e.app)
+        const res = await api(e2e.app, asUser(member))
           .get(`/orgs/${orgId}/members`)
           .query(query)
-          .set(asUser(member))
           .expect(200);
         expect(res.body.data).toHaveLength(1);
         seen.push(res.body.data[0].userId);
@@ -336,11 +328,9 @@ describe('orgs and members', () => {
     });
 
     it('refuses limit=201 and a bad cursor with 400', async () => {
-      const tooMany = await api(e2e.app)
-        .get(`/orgs/${orgId}/members?limit=201`)
-        .set(asUser(member));
+      const tooMany = await api(e2e.app, asUser(member)).get(`/orgs/${orgId}/members?limit=201`);
       expectError(tooMany, 400, 'validation_failed');
-      const bad = await api(e2e.app).get(`/orgs/${orgId}/members?cursor=nope`).set(asUser(member));
+      const bad = await api(e2e.app, asUser(member)).get(`/orgs/${orgId}/members?cursor=nope`);
       expectError(bad, 400, 'invalid_cursor');
     });
   });
@@ -373,11 +363,11 @@ describe('orgs and members', () => {
 
     it('gives the new member access to the org', async () => {
       const orgId = await createOrg(e2e.app, owner, { name: 'Welcome' });
-      await api(e2e.app).get(`/orgs/${orgId}`).set(asUser(spare)).expect(404);
+      await api(e2e.app, asUser(spare)).get(`/orgs/${orgId}`).expect(404);
       await postMember(orgId, owner, spare.email, 'member').expect(201);
-      const res = await api(e2e.app).get(`/orgs/${orgId}`).set(asUser(spare)).expect(200);
+      const res = await api(e2e.app, asUser(spare)).get(`/orgs/${orgId}`).expect(200);
       expect(res.body.role).toBe('member');
-      const list = await api(e2e.app).get('/orgs').set(asUser(spare)).expect(200);
+      const list = await api(e2e.app, asUser(spare)).get('/orgs').expect(200);
       expect(list.body.data.map((o: OrgBody) => o.id)).toContain(orgId);
     });
 
@@ -394,7 +384,7 @@ describe('orgs and members', () => {
       ['an unknown field', { email: 'x@example.test', role: 'member', note: 'hi' }],
     ])('refuses %s with 400 validation_failed', async (_label, body) => {
       const orgId = await createOrg(e2e.app, owner);
-      const res = await api(e2e.app).post(`/orgs/${orgId}/members`).set(asUser(owner)).send(body);
+      const res = await api(e2e.app, asUser(owner)).post(`/orgs/${orgId}/members`).send(body);
       expectError(res, 400, 'validation_failed');
     });
 
@@ -476,7 +466,7 @@ describe('orgs and members', () => {
       const orgId = await standardOrg();
       const res = await patchMember(orgId, owner, admin.id, 'owner').expect(200);
       expect(res.body.role).toBe('owner');
-      const view = await api(e2e.app).get(`/orgs/${orgId}`).set(asUser(admin)).expect(200);
+      const view = await api(e2e.app, asUser(admin)).get(`/orgs/${orgId}`).expect(200);
       expect(view.body.role).toBe('owner');
       await patchMember(orgId, admin, owner.id, 'member').expect(200);
       expect(await roleOf(orgId, owner)).toBe('member');
@@ -523,9 +513,8 @@ describe('orgs and members', () => {
     it('refuses a bad body with 400 validation_failed', async () => {
       const orgId = await standardOrg();
       for (const body of [{}, { role: 'root' }, { role: 'admin', email: member.email }]) {
-        const res = await api(e2e.app)
+        const res = await api(e2e.app, asUser(owner))
           .patch(`/orgs/${orgId}/members/${member.id}`)
-          .set(asUser(owner))
           .send(body);
         expectError(res, 400, 'validation_failed');
       }
@@ -537,12 +526,8 @@ describe('orgs and members', () => {
       const orgId = await standardOrg();
       await removeMember(orgId, member, member.id).expect(204);
       expect(await roleOf(orgId, member)).toBeUndefined();
-      expectError(
-        await api(e2e.app).get(`/orgs/${orgId}`).set(asUser(member)),
-        404,
-        'org_not_found',
-      );
-      const list = await api(e2e.app).get('/orgs').set(asUser(member)).expect(200);
+      expectError(await api(e2e.app, asUser(member)).get(`/orgs/${orgId}`), 404, 'org_not_found');
+      const list = await api(e2e.app, asUser(member)).get('/orgs').expect(200);
       expect(list.body.data.map((o: OrgBody) => o.id)).not.toContain(orgId);
     });
 
@@ -597,11 +582,7 @@ describe('orgs and members', () => {
       const orgId = await standardOrg();
       await patchMember(orgId, owner, admin.id, 'owner').expect(200);
       await removeMember(orgId, owner, owner.id).expect(204);
-      expectError(
-        await api(e2e.app).get(`/orgs/${orgId}`).set(asUser(owner)),
-        404,
-        'org_not_found',
-      );
+      expectError(await api(e2e.app, asUser(owner)).get(`/orgs/${orgId}`), 404, 'org_not_found');
       expectError(await removeMember(orgId, admin, admin.id), 409, 'last_owner');
     });
 
@@ -622,22 +603,19 @@ describe('orgs and members', () => {
 
     /** Every org route, on `target`, as the outsider. */
     const routes = (target: string) => [
-      api(e2e.app).get(`/orgs/${target}`).set(asUser(outsider)),
-      api(e2e.app).get(`/orgs/${target}/members`).set(asUser(outsider)),
-      api(e2e.app)
+      api(e2e.app, asUser(outsider)).get(`/orgs/${target}`),
+      api(e2e.app, asUser(outsider)).get(`/orgs/${target}/members`),
+      api(e2e.app, asUser(outsider))
         .post(`/orgs/${target}/members`)
-        .set(asUser(outsider))
         .send({ email: outsider.email, role: 'owner' }),
-      api(e2e.app)
+      api(e2e.app, asUser(outsider))
         .patch(`/orgs/${target}/members/${member.id}`)
-        .set(asUser(outsider))
         .send({ role: 'admin' }),
-      api(e2e.app)
+      api(e2e.app, asUser(outsider))
         .patch(`/orgs/${target}/members/${outsider.id}`)
-        .set(asUser(outsider))
         .send({ role: 'owner' }),
-      api(e2e.app).delete(`/orgs/${target}/members/${member.id}`).set(asUser(outsider)),
-      api(e2e.app).delete(`/orgs/${target}/members/${outsider.id}`).set(asUser(outsider)),
+      api(e2e.app, asUser(outsider)).delete(`/orgs/${target}/members/${member.id}`),
+      api(e2e.app, asUser(outsider)).delete(`/orgs/${target}/members/${outsider.id}`),
     ];
 
     it('gets 404 org_not_found on every route of an org they are not in, and changes nothing', async () => {
@@ -662,9 +640,8 @@ describe('orgs and members', () => {
     });
 
     it('gets 404, not 400, even with an invalid body', async () => {
-      const res = await api(e2e.app)
+      const res = await api(e2e.app, asUser(outsider))
         .post(`/orgs/${orgId}/members`)
-        .set(asUser(outsider))
         .send({ nonsense: true });
       expectError(res, 404, 'org_not_found');
     });

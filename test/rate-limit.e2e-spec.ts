@@ -22,9 +22,8 @@ describe('rate limits', () => {
     });
     const statuses = await Promise.all(
       Array.from({ length: 40 }, () =>
-        api(e2e.app)
+        api(e2e.app, withKey(key))
           .get('/v1/ping')
-          .set(withKey(key))
           .then((r) => r.status),
       ),
     );
@@ -36,7 +35,7 @@ describe('rate limits', () => {
     const { key } = await createApiKey(e2e.app, owner, orgId, {
       rateLimit: { limit: 2, periodSeconds: 60 },
     });
-    const first = await api(e2e.app).get('/v1/ping').set(withKey(key)).expect(200);
+    const first = await api(e2e.app, withKey(key)).get('/v1/ping').expect(200);
     expect(first.headers).toMatchObject({
       'ratelimit-limit': '2',
       'ratelimit-remaining': '1',
@@ -45,8 +44,8 @@ describe('rate limits', () => {
       ratelimit: '"default";r=1;t=30',
     });
     expect(first.headers['retry-after']).toBeUndefined();
-    await api(e2e.app).get('/v1/ping').set(withKey(key)).expect(200);
-    const refused = await api(e2e.app).get('/v1/ping').set(withKey(key)).expect(429);
+    await api(e2e.app, withKey(key)).get('/v1/ping').expect(200);
+    const refused = await api(e2e.app, withKey(key)).get('/v1/ping').expect(429);
     expect(refused.body).toMatchObject({
       statusCode: 429,
       error: 'Too Many Requests',
@@ -59,12 +58,12 @@ describe('rate limits', () => {
 
   it("uses the org plan's limit for a key without its own, and the key's own when it has one", async () => {
     const planKey = await createApiKey(e2e.app, owner, orgId);
-    const res = await api(e2e.app).get('/v1/ping').set(withKey(planKey.key)).expect(200);
+    const res = await api(e2e.app, withKey(planKey.key)).get('/v1/ping').expect(200);
     expect(res.headers['ratelimit-policy']).toBe('"default";q=10;w=1'); // plan free: 10 per second
     const ownKey = await createApiKey(e2e.app, owner, orgId, {
       rateLimit: { limit: 3, periodSeconds: 5 },
     });
-    const own = await api(e2e.app).get('/v1/ping').set(withKey(ownKey.key)).expect(200);
+    const own = await api(e2e.app, withKey(ownKey.key)).get('/v1/ping').expect(200);
     expect(own.headers['ratelimit-policy']).toBe('"default";q=3;w=5');
   });
 
@@ -72,16 +71,16 @@ describe('rate limits', () => {
     const rateLimit = { limit: 1, periodSeconds: 60 };
     const a = await createApiKey(e2e.app, owner, orgId, { rateLimit });
     const b = await createApiKey(e2e.app, owner, orgId, { rateLimit });
-    await api(e2e.app).get('/v1/ping').set(withKey(a.key)).expect(200);
-    await api(e2e.app).get('/v1/ping').set(withKey(a.key)).expect(429);
-    await api(e2e.app).get('/v1/ping').set(withKey(b.key)).expect(200);
+    await api(e2e.app, withKey(a.key)).get('/v1/ping').expect(200);
+    await api(e2e.app, withKey(a.key)).get('/v1/ping').expect(429);
+    await api(e2e.app, withKey(b.key)).get('/v1/ping').expect(200);
   });
 
   it('makes /v1/verify pay a unit and answer RATE_LIMITED with the real numbers', async () => {
     const { key, id } = await createApiKey(e2e.app, owner, orgId, {
       rateLimit: { limit: 2, periodSeconds: 60 },
     });
-    const first = await api(e2e.app).post('/v1/verify').set(withKey(key)).send({}).expect(200);
+    const first = await api(e2e.app, withKey(key)).post('/v1/verify').send({}).expect(200);
     expect(first.body).toMatchObject({
       valid: true,
       code: 'VALID',
@@ -89,8 +88,8 @@ describe('rate limits', () => {
       ratelimit: { limit: 2, remaining: 1, reset: 30 },
     });
     expect(first.headers['ratelimit-remaining']).toBe('1');
-    await api(e2e.app).post('/v1/verify').set(withKey(key)).send({}).expect(200);
-    const third = await api(e2e.app).post('/v1/verify').set(withKey(key)).send({}).expect(200);
+    await api(e2e.app, withKey(key)).post('/v1/verify').send({}).expect(200);
+    const third = await api(e2e.app, withKey(key)).post('/v1/verify').send({}).expect(200);
     expect(third.body).toMatchObject({
       valid: false,
       code: 'RATE_LIMITED',
@@ -137,9 +136,8 @@ describe('rate limits', () => {
       });
       const statuses = await Promise.all(
         Array.from({ length: 40 }, (_, i) =>
-          api(i % 2 ? e2e.app : second)
+          api(i % 2 ? e2e.app : second, withKey(key))
             .get('/v1/ping')
-            .set(withKey(key))
             .then((r) => r.status),
         ),
       );
@@ -150,16 +148,16 @@ describe('rate limits', () => {
       const { key } = await createApiKey(e2e.app, owner, orgId, {
         rateLimit: { limit: 2, periodSeconds: 60 },
       });
-      await api(e2e.app).get('/v1/ping').set(withKey(key)).expect(200);
+      await api(e2e.app, withKey(key)).get('/v1/ping').expect(200);
       await withRedis(process.env.REDIS_URL!, (redis) => redis.script('FLUSH'));
-      await api(e2e.app).get('/v1/ping').set(withKey(key)).expect(200);
-      await api(e2e.app).get('/v1/ping').set(withKey(key)).expect(429);
+      await api(e2e.app, withKey(key)).get('/v1/ping').expect(200);
+      await api(e2e.app, withKey(key)).get('/v1/ping').expect(429);
     });
 
     it('keeps every key of one decision under the org hash tag (one Redis Cluster slot)', async () => {
       const { redisPrefix } = e2e.ctx;
       const { id, key } = await createApiKey(e2e.app, owner, orgId);
-      await api(e2e.app).get('/v1/ping').set(withKey(key)).expect(200);
+      await api(e2e.app, withKey(key)).get('/v1/ping').expect(200);
       const keys = (
         await withRedis(process.env.REDIS_URL!, (redis) =>
           redis.keys(`${redisPrefix}{org:${orgId}}*`),
@@ -197,11 +195,11 @@ describe('rate limits', () => {
           const { key } = await createApiKey(instance, owner, orgId, {
             rateLimit: { limit: 3, periodSeconds: 60 },
           });
-          await api(instance).get('/v1/ping').set(withKey(key)).expect(200);
+          await api(instance, withKey(key)).get('/v1/ping').expect(200);
 
           await redis.stop();
           const started = Date.now();
-          const during = await api(instance).get('/v1/ping').set(withKey(key));
+          const during = await api(instance, withKey(key)).get('/v1/ping');
           expect(Date.now() - started).toBeLessThan(1000);
           expect(during.status).toBe(status);
           if (status === 503) expect(during.body.code).toBe('rate_limiter_unavailable');
@@ -218,7 +216,7 @@ describe('rate limits', () => {
           // A fresh Redis has no buckets: the key gets its full limit back, and it is enforced again.
           const recovered: number[] = [];
           for (let i = 0; i < 4; i++) {
-            recovered.push((await api(instance).get('/v1/ping').set(withKey(key))).status);
+            recovered.push((await api(instance, withKey(key)).get('/v1/ping')).status);
           }
           expect(recovered).toEqual([200, 200, 200, 429]);
         },

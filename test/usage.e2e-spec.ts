@@ -142,13 +142,12 @@ describe(`usage reports (seed ${SEED})`, () => {
   const db = () => e2e.app.get(DataSource);
 
   const usage = (query: Record<string, string>, user = owner) =>
-    api(e2e.app).get(`/orgs/${orgId}/usage`).query(query).set(asUser(user));
+    api(e2e.app, asUser(user)).get(`/orgs/${orgId}/usage`).query(query);
 
   const summary = (period?: string, org = orgId) =>
-    api(e2e.app)
+    api(e2e.app, asUser(owner))
       .get(`/orgs/${org}/usage/summary`)
       .query(period ? { period } : {})
-      .set(asUser(owner))
       .expect(200);
 
   beforeAll(async () => {
@@ -357,10 +356,9 @@ describe(`usage reports (seed ${SEED})`, () => {
     it.each(['2026-13', '2026-1', '26-05', '2026-05-01', 'now', '1969-12'])(
       'refuses period=%s (400)',
       async (period) => {
-        const res = await api(e2e.app)
+        const res = await api(e2e.app, asUser(owner))
           .get(`/orgs/${orgId}/usage/summary`)
           .query({ period })
-          .set(asUser(owner))
           .expect(400);
         expect(res.body.code).toBe('validation_failed');
       },
@@ -370,10 +368,9 @@ describe(`usage reports (seed ${SEED})`, () => {
   describe('GET /v1/usage/summary', () => {
     it('answers a usage:read key with the same summary as the org route, and takes a rate-limit unit', async () => {
       for (const period of [...periods(), undefined]) {
-        const res = await api(e2e.app)
+        const res = await api(e2e.app, withKey(readKey))
           .get('/v1/usage/summary')
           .query(period ? { period } : {})
-          .set(withKey(readKey))
           .expect(200);
         expect(res.headers['ratelimit-limit']).toBe('100000');
         expect(res.body).toEqual((await summary(period)).body);
@@ -381,17 +378,15 @@ describe(`usage reports (seed ${SEED})`, () => {
     });
 
     it('refuses a key without usage:read (403 insufficient_scope), no key (401) and a bad period (400)', async () => {
-      const forbidden = await api(e2e.app)
+      const forbidden = await api(e2e.app, withKey(writeOnlyKey))
         .get('/v1/usage/summary')
-        .set(withKey(writeOnlyKey))
         .expect(403);
       expect(forbidden.body.code).toBe('insufficient_scope');
       await api(e2e.app).get('/v1/usage/summary').expect(401);
-      await api(e2e.app).get('/v1/usage/summary').set(asUser(owner)).expect(401);
-      const bad = await api(e2e.app)
+      await api(e2e.app, asUser(owner)).get('/v1/usage/summary').expect(401);
+      const bad = await api(e2e.app, withKey(readKey))
         .get('/v1/usage/summary')
         .query({ period: '2026-5' })
-        .set(withKey(readKey))
         .expect(400);
       expect(bad.body.code).toBe('validation_failed');
     });
@@ -612,10 +607,9 @@ describe(`usage reports (seed ${SEED})`, () => {
 
   describe('GET /orgs/:orgId/usage/export', () => {
     it('streams every event in range as RFC 4180 CSV, ordered by time, with a header row', async () => {
-      const res = await api(e2e.app)
+      const res = await api(e2e.app, asUser(member))
         .get(`/orgs/${orgId}/usage/export`)
         .query({ from, to })
-        .set(asUser(member))
         .buffer(true)
         .parse((response, done) => {
           let text = '';
@@ -684,21 +678,19 @@ describe(`usage reports (seed ${SEED})`, () => {
     });
 
     it('keeps to the range, exactly', async () => {
-      const res = await api(e2e.app)
+      const res = await api(e2e.app, asUser(owner))
         .get(`/orgs/${orgId}/usage/export`)
         .query({
           from: markerTime.toISOString(),
           to: new Date(markerTime.getTime() + 1).toISOString(),
         })
-        .set(asUser(owner))
         .expect(200);
       const [, ...rows] = parseCsv(res.text);
       expect(rows.map((r) => r[0])).toContain('marker');
       expect(rows.every((r) => r[2] === markerTime.toISOString())).toBe(true);
-      const empty = await api(e2e.app)
+      const empty = await api(e2e.app, asUser(owner))
         .get(`/orgs/${orgId}/usage/export`)
         .query({ from: '2001-01-01', to: '2001-02-01' })
-        .set(asUser(owner))
         .expect(200);
       expect(empty.text).toBe('id,type,time,subject,apiKeyId,value,data,receivedAt\r\n');
     });
@@ -709,10 +701,9 @@ describe(`usage reports (seed ${SEED})`, () => {
       ['more than a year', { from: '2024-01-01', to: '2025-06-01' }],
       ['a bad date', { from: 'yesterday', to: '2026-01-01' }],
     ])('refuses %s (400)', async (_, query) => {
-      const res = await api(e2e.app)
+      const res = await api(e2e.app, asUser(owner))
         .get(`/orgs/${orgId}/usage/export`)
         .query(query)
-        .set(asUser(owner))
         .expect(400);
       expect(res.body.code).toBe('validation_failed');
     });
@@ -770,10 +761,9 @@ describe(`usage reports (seed ${SEED})`, () => {
       ['/usage/summary', {}],
       ['/usage/export', { from: '2026-01-01', to: '2026-02-01' }],
     ])('hides %s of an org from outsiders (404)', async (path, query) => {
-      const res = await api(e2e.app)
+      const res = await api(e2e.app, asUser(outsider))
         .get(`/orgs/${orgId}${path}`)
         .query(query)
-        .set(asUser(outsider))
         .expect(404);
       expect(res.body.code).toBe('org_not_found');
       await api(e2e.app).get(`/orgs/${orgId}${path}`).query(query).expect(401);

@@ -73,10 +73,10 @@ export async function createOrg(
   owner: TestUser,
   { name = 'Acme', plan }: { name?: string; plan?: string } = {},
 ): Promise<string> {
-  const res = await api(app).post('/orgs').set(asUser(owner)).send({ name }).expect(201);
+  const res = await api(app, asUser(owner)).post('/orgs').send({ name }).expect(201);
   const orgId: string = res.body.id;
   if (plan) {
-    await api(app).put(`/orgs/${orgId}/plan`).set(asUser(owner)).send({ plan }).expect(200);
+    await api(app, asUser(owner)).put(`/orgs/${orgId}/plan`).send({ plan }).expect(200);
   }
   return orgId;
 }
@@ -89,9 +89,8 @@ export async function addMember(
   user: TestUser,
   role: OrgRole,
 ): Promise<void> {
-  await api(app)
+  await api(app, asUser(by))
     .post(`/orgs/${orgId}/members`)
-    .set(asUser(by))
     .send({ email: user.email, role })
     .expect(201);
 }
@@ -112,9 +111,8 @@ export async function createApiKey(
   orgId: string,
   { name = 'test key', expiresAt, ...rest }: ApiKeyOptions = {},
 ): Promise<TestApiKey> {
-  const res = await api(app)
+  const res = await api(app, asUser(by))
     .post(`/orgs/${orgId}/api-keys`)
-    .set(asUser(by))
     .send({
       name,
       ...rest,
@@ -139,9 +137,8 @@ export async function createMeter(
   admin: TestUser,
   { name, ...meter }: MeterOptions,
 ): Promise<MeterOptions & { name: string }> {
-  const res = await api(app)
+  const res = await api(app, asUser(admin))
     .post('/admin/meters')
-    .set(asUser(admin))
     .send({ name: name ?? meter.slug, ...meter })
     .expect(201);
   return res.body;
@@ -172,9 +169,8 @@ export async function createPlan(
   admin: TestUser,
   { code, meters, name = code, currency = 'USD', baseFee = 0, rateLimit }: PlanOptions,
 ): Promise<PlanOptions> {
-  const res = await api(app)
+  const res = await api(app, asUser(admin))
     .post('/admin/plans')
-    .set(asUser(admin))
     .send({
       code,
       name,
@@ -193,6 +189,6 @@ export async function sendEvents(
   key: string,
   events: Record<string, unknown>[],
 ): Promise<{ accepted: number; duplicates: number }> {
-  const res = await api(app).post('/v1/events').set(withKey(key)).send({ events }).expect(202);
+  const res = await api(app, withKey(key)).post('/v1/events').send({ events }).expect(202);
   return res.body;
 }

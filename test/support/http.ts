@@ -1,17 +1,34 @@
 import { INestApplication } from '@nestjs/common';
-import request from 'supertest';
+import request, { Test } from 'supertest';
 
-/** The one HTTP helper: supertest over an app instance (`api(app).get('/health').expect(200)`). */
-export function api(app: INestApplication): ReturnType<typeof request> {
-  return request(app.getHttpServer());
+type Verb = 'get' | 'post' | 'put' | 'patch' | 'delete';
+
+/** Requests to one app instance, each a supertest `Test` (`.send()`, `.expect()`, ...). */
+export type Api = Record<Verb, (url: string) => Test>;
+
+/**
+ * The one HTTP helper: supertest over an app instance, with `headers` on every request.
+ * `api(app).get('/health')`, `api(app, asUser(owner)).get('/orgs')`,
+ * `api(app, withKey(key)).get('/v1/ping')`.
+ */
+export function api(app: INestApplication, headers: Record<string, string> = {}): Api {
+  const server = request(app.getHttpServer());
+  const verb = (name: Verb) => (url: string) => server[name](url).set(headers);
+  return {
+    get: verb('get'),
+    post: verb('post'),
+    put: verb('put'),
+    patch: verb('patch'),
+    delete: verb('delete'),
+  };
 }
 
-/** Headers of a signed-in user: `.set(asUser(owner))`. */
+/** The headers of a signed-in user. */
 export function asUser(user: { token: string }): Record<string, string> {
   return { Authorization: `Bearer ${user.token}` };
 }
 
-/** Headers of an API key call: `.set(withKey(key))`. */
+/** The headers of a call with an API key. */
 export function withKey(key: string): Record<string, string> {
   return { 'X-API-Key': key };
 }
