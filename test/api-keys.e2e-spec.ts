@@ -1,6 +1,6 @@
 import { ApiKeyUsageTracker } from '../src/api-keys/api-key-usage.tracker';
 import { ApiKeysRepository } from '../src/api-keys/api-keys.repository';
-import { addMember, createApiKey, createOrg, createUser, TestUser } from './support/factories';
+import { createApiKey, createOrg, createUsers, TestUser } from './support/factories';
 import { Api, api, asUser, withKey } from './support/http';
 import { setupTestContext } from './support/test-app';
 import { eventually, fakeDate } from './support/time';
@@ -13,13 +13,8 @@ describe('API keys', () => {
   let orgId: string;
 
   beforeAll(async () => {
-    [owner, member, outsider] = await Promise.all([
-      createUser(e2e.app),
-      createUser(e2e.app),
-      createUser(e2e.app),
-    ]);
-    orgId = await createOrg(e2e.app, owner);
-    await addMember(e2e.app, owner, orgId, member, 'member');
+    [owner, member, outsider] = await createUsers(e2e.app, 3);
+    orgId = await createOrg(e2e.app, owner, { members: [[member, 'member']] });
   });
   afterEach(() => jest.useRealTimers());
 

@@ -18,7 +18,8 @@ describe('auth', () => {
   const login = (body: object) => api(e2e.app).post('/auth/login').send(body);
   const formLogin = (fields: object) => api(e2e.app).post('/auth/login').type('form').send(fields);
   const me = (authorization?: string) => {
-    const headers = authorization === undefined ? {} : { Authorization: authorization };
+    const headers: Record<string, string> =
+      authorization === undefined ? {} : { Authorization: authorization };
     return api(e2e.app, headers).get('/auth/me');
   };
 

@@ -1,11 +1,11 @@
 import { ApiKeyVerifier } from '../src/api-keys/api-key-verifier.service';
 import {
-  addMember,
   createApiKey,
   createMeter,
   createOrg,
   createPlatformAdmin,
   createUser,
+  createUsers,
   TestUser,
 } from './support/factories';
 import { Api, api, asUser } from './support/http';
@@ -563,15 +563,13 @@ describe('Catalogue: meters and plans', () => {
     let orgId: string;
 
     beforeAll(async () => {
-      [owner, orgAdmin, member, outsider] = await Promise.all([
-        createUser(e2e.app),
-        createUser(e2e.app),
-        createUser(e2e.app),
-        createUser(e2e.app),
-      ]);
-      orgId = await createOrg(e2e.app, owner);
-      await addMember(e2e.app, owner, orgId, orgAdmin, 'admin');
-      await addMember(e2e.app, owner, orgId, member, 'member');
+      [owner, orgAdmin, member, outsider] = await createUsers(e2e.app, 4);
+      orgId = await createOrg(e2e.app, owner, {
+        members: [
+          [orgAdmin, 'admin'],
+          [member, 'member'],
+        ],
+      });
     });
 
     it('lets the owner move the org to another plan, audited, with its keys on the new limit', async () => {

@@ -3,14 +3,13 @@ import { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import {
-  addMember,
   ApiKeyScope,
   createApiKey,
   createMeter,
   createOrg,
   createPlan,
   createPlatformAdmin,
-  createUser,
+  createUsers,
   sendEvents,
   TestApiKey,
   TestUser,
@@ -151,15 +150,11 @@ describe(`usage reports (seed ${SEED})`, () => {
       .expect(200);
 
   beforeAll(async () => {
-    [admin, owner, member, outsider] = await Promise.all([
-      createPlatformAdmin(e2e.app),
-      createUser(e2e.app),
-      createUser(e2e.app),
-      createUser(e2e.app),
-    ]);
+    admin = await createPlatformAdmin(e2e.app);
+    [owner, member, outsider] = await createUsers(e2e.app, 3);
     for (const meter of METERS.slice(1)) await createMeter(e2e.app, admin, meter);
-    orgId = await createOrg(e2e.app, owner); // on the free plan: api_calls, 1000 included, hard
-    await addMember(e2e.app, owner, orgId, member, 'member');
+    // On the free plan: api_calls, 1000 included, hard.
+    orgId = await createOrg(e2e.app, owner, { members: [[member, 'member']] });
     const keyOf = (...scopes: ApiKeyScope[]) =>
       createApiKey(e2e.app, owner, orgId, { name: scopes.join(' '), scopes, rateLimit: FAST });
     [keyA, keyB] = [await keyOf('events:write'), await keyOf('events:write')];

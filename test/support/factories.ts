@@ -55,6 +55,11 @@ export async function createUser(
   return { id: signup.body.id, email: signup.body.email, password, token: login.body.access_token };
 }
 
+/** `count` fresh users, made concurrently. */
+export function createUsers(app: INestApplication, count: number): Promise<TestUser[]> {
+  return Promise.all(Array.from({ length: count }, () => createUser(app)));
+}
+
 /** The address `TestContext.env()` lists in `PLATFORM_ADMIN_EMAILS`. */
 export const PLATFORM_ADMIN_EMAIL = 'admin@platform.test';
 
@@ -67,17 +72,25 @@ export async function createPlatformAdmin(app: INestApplication): Promise<TestUs
   return createUser(app, { email: PLATFORM_ADMIN_EMAIL });
 }
 
-/** A new org of `owner` ('Acme' unless named), moved to `plan` when one is given. Returns its id. */
+export interface OrgOptions {
+  /** 'Acme' when left out. */
+  name?: string;
+  /** The org is moved to this plan (it starts on free). */
+  plan?: string;
+  /** Users added by the owner, in this order. */
+  members?: [TestUser, OrgRole][];
+}
+
+/** A new org of `owner`. Returns its id. */
 export async function createOrg(
   app: INestApplication,
   owner: TestUser,
-  { name = 'Acme', plan }: { name?: string; plan?: string } = {},
+  { name = 'Acme', plan, members = [] }: OrgOptions = {},
 ): Promise<string> {
   const res = await api(app, asUser(owner)).post('/orgs').send({ name }).expect(201);
   const orgId: string = res.body.id;
-  if (plan) {
-    await api(app, asUser(owner)).put(`/orgs/${orgId}/plan`).send({ plan }).expect(200);
-  }
+  if (plan) await api(app, asUser(owner)).put(`/orgs/${orgId}/plan`).send({ plan }).expect(200);
+  for (const [user, role] of members) await addMember(app, owner, orgId, user, role);
   return orgId;
 }
 
