@@ -11,8 +11,11 @@ import { api, asUser, withKey } from './http';
 
 export const PASSWORD = 'correct horse battery staple';
 
-/** A flat price of 0: a plan meter that costs nothing. */
-export const FREE_PRICE = { model: 'flat', unitAmount: 0 } as const;
+/** The price of a plan meter: `unitAmount` (a number, or a decimal string) per unit. */
+export const flatPrice = (unitAmount: number | string) => ({ model: 'flat', unitAmount });
+
+/** A plan meter that costs nothing. */
+export const FREE_PRICE = flatPrice(0);
 
 export type OrgRole = 'owner' | 'admin' | 'member';
 export type ApiKeyScope = 'events:write' | 'usage:read' | 'verify';
