@@ -22,7 +22,7 @@ describe('metering', () => {
 
   const db = () => e2e.app.get(DataSource);
   /** The route under test, with the key; the test states the status it expects. */
-  const postEvents = (app: INestApplication, key: string, body: object) =>
+  const postEvents = (key: string, body: object, app: INestApplication = e2e.app) =>
     api(app, withKey(key)).post('/v1/events').send(body);
 
   /** A fresh org (on `plan`) with a key of a high rate limit. */
@@ -68,9 +68,9 @@ describe('metering', () => {
   describe('POST /v1/events', () => {
     it('accepts one event or a batch (202), and counts duplicates within and across batches', async () => {
       const { orgId, key } = await orgWithKey();
-      const one = await postEvents(e2e.app, key, { id: 'a1', type: 'api_calls' }).expect(202);
+      const one = await postEvents(key, { id: 'a1', type: 'api_calls' }).expect(202);
       expect(one.body).toEqual({ accepted: 1, duplicates: 0 });
-      const batch = await postEvents(e2e.app, key, {
+      const batch = await postEvents(key, {
         events: [
           { id: 'a1', type: 'api_calls' },
           { id: 'a2', type: 'api_calls' },
@@ -88,10 +88,8 @@ describe('metering', () => {
 
     it('keeps the first body of a repeated id', async () => {
       const { orgId, key } = await orgWithKey();
-      await postEvents(e2e.app, key, { id: 'same', type: 'tokens', data: { tokens: 5 } }).expect(
-        202,
-      );
-      const again = await postEvents(e2e.app, key, {
+      await postEvents(key, { id: 'same', type: 'tokens', data: { tokens: 5 } }).expect(202);
+      const again = await postEvents(key, {
         id: 'same',
         type: 'tokens',
         data: { tokens: 500 },
@@ -107,11 +105,11 @@ describe('metering', () => {
     it('scopes ids per org: the same id in two orgs is two events', async () => {
       const a = await orgWithKey();
       const b = await orgWithKey();
-      await postEvents(e2e.app, a.key, { id: 'shared', type: 'api_calls' }).expect(202, {
+      await postEvents(a.key, { id: 'shared', type: 'api_calls' }).expect(202, {
         accepted: 1,
         duplicates: 0,
       });
-      await postEvents(e2e.app, b.key, { id: 'shared', type: 'api_calls' }).expect(202, {
+      await postEvents(b.key, { id: 'shared', type: 'api_calls' }).expect(202, {
         accepted: 1,
         duplicates: 0,
       });
@@ -119,7 +117,7 @@ describe('metering', () => {
 
     it('refuses a batch with one bad event whole, naming each bad event, and stores nothing', async () => {
       const { orgId, key } = await orgWithKey();
-      const res = await postEvents(e2e.app, key, {
+      const res = await postEvents(key, {
         events: [
           { id: 'ok', type: 'api_calls' },
           {
@@ -151,17 +149,15 @@ describe('metering', () => {
     it('refuses more than 1000 events, takes a batch over 1 MB, and wants the events:write scope', async () => {
       const { key } = await orgWithKey();
       const tooMany = Array.from({ length: 1001 }, (_, i) => ({ id: `e${i}`, type: 'api_calls' }));
-      await postEvents(e2e.app, key, { events: tooMany }).expect(400);
+      await postEvents(key, { events: tooMany }).expect(400);
       const big = Array.from({ length: 200 }, (_, i) => ({
         id: `big${i}`,
         type: 'api_calls',
         data: { pad: 'x'.repeat(6000) },
       }));
-      await postEvents(e2e.app, key, { events: big }).expect(202, { accepted: 200, duplicates: 0 });
+      await postEvents(key, { events: big }).expect(202, { accepted: 200, duplicates: 0 });
       const readOnly = await orgWithKey(undefined, ['usage:read']);
-      const res = await postEvents(e2e.app, readOnly.key, { id: 'x', type: 'api_calls' }).expect(
-        403,
-      );
+      const res = await postEvents(readOnly.key, { id: 'x', type: 'api_calls' }).expect(403);
       expect(res.body.code).toBe('insufficient_scope');
     });
   });
@@ -172,7 +168,7 @@ describe('metering', () => {
       const instances = process.env.REDIS_URL ? [e2e.app, await e2e.ctx.startApp()] : [e2e.app];
       const statuses = await Promise.all(
         Array.from({ length: 60 }, (_, i) =>
-          postEvents(instances[i % instances.length], key, { id: `q${i}`, type: 'api_calls' }).then(
+          postEvents(key, { id: `q${i}`, type: 'api_calls' }, instances[i % instances.length]).then(
             (r) => r.status,
           ),
         ),
@@ -184,10 +180,8 @@ describe('metering', () => {
 
     it('answers 429 quota_exceeded with Retry-After until the next month', async () => {
       const { key } = await orgWithKey('tiny_tokens');
-      await postEvents(e2e.app, key, { id: 't1', type: 'tokens', data: { tokens: 90 } }).expect(
-        202,
-      );
-      const res = await postEvents(e2e.app, key, {
+      await postEvents(key, { id: 't1', type: 'tokens', data: { tokens: 90 } }).expect(202);
+      const res = await postEvents(key, {
         id: 't2',
         type: 'tokens',
         data: { tokens: 11 },
@@ -198,24 +192,22 @@ describe('metering', () => {
       expect(
         Math.abs(Number(res.headers['retry-after']) - (nextMonth - Date.now()) / 1000),
       ).toBeLessThan(5);
-      await postEvents(e2e.app, key, { id: 't3', type: 'tokens', data: { tokens: 10 } }).expect(
-        202,
-      );
+      await postEvents(key, { id: 't3', type: 'tokens', data: { tokens: 10 } }).expect(202);
     });
 
     it('does not charge duplicates against the quota', async () => {
       const { orgId, key } = await orgWithKey('tiny');
       for (let i = 0; i < 3; i++)
-        await postEvents(e2e.app, key, { id: 'dup', type: 'api_calls' }).expect(202);
+        await postEvents(key, { id: 'dup', type: 'api_calls' }).expect(202);
       const rest = Array.from({ length: 9 }, (_, i) => ({ id: `r${i}`, type: 'api_calls' }));
-      await postEvents(e2e.app, key, { events: rest }).expect(202, { accepted: 9, duplicates: 0 });
+      await postEvents(key, { events: rest }).expect(202, { accepted: 9, duplicates: 0 });
       expect(await countEvents(orgId)).toBe(10);
     });
 
     it('accepts usage past a soft quota', async () => {
       const { orgId, key } = await orgWithKey('soft');
       const events = Array.from({ length: 5 }, (_, i) => ({ id: `s${i}`, type: 'api_calls' }));
-      await postEvents(e2e.app, key, { events }).expect(202, { accepted: 5, duplicates: 0 });
+      await postEvents(key, { events }).expect(202, { accepted: 5, duplicates: 0 });
       expect(await countEvents(orgId)).toBe(5);
     });
 
@@ -232,10 +224,10 @@ describe('metering', () => {
         instance = await e2e.ctx.startApp();
       }
       const three = Array.from({ length: 3 }, (_, i) => ({ id: `g${i}`, type: 'api_calls' }));
-      await postEvents(instance, key, { events: three }).expect(429);
+      await postEvents(key, { events: three }, instance).expect(429);
       const two = three.slice(0, 2);
-      await postEvents(instance, key, { events: two }).expect(202, { accepted: 2, duplicates: 0 });
-      await postEvents(instance, key, { id: 'g9', type: 'api_calls' }).expect(429);
+      await postEvents(key, { events: two }, instance).expect(202, { accepted: 2, duplicates: 0 });
+      await postEvents(key, { id: 'g9', type: 'api_calls' }, instance).expect(429);
       expect(await countEvents(orgId)).toBe(10);
     });
   });
@@ -330,7 +322,7 @@ describe('metering', () => {
       await redis.stop();
       const statuses = await Promise.all(
         Array.from({ length: 12 }, (_, i) =>
-          postEvents(instance, key, { id: `d${i}`, type: 'api_calls' }).then((r) => r.status),
+          postEvents(key, { id: `d${i}`, type: 'api_calls' }, instance).then((r) => r.status),
         ),
       );
       expect(statuses.filter((s) => s === 202)).toHaveLength(6);
@@ -341,7 +333,7 @@ describe('metering', () => {
       // Back on Redis (the instance's readiness pings the client the quotas use), where the
       // counter of this month is gone and must be rebuilt from Postgres.
       await eventually(() => api(instance).get('/health/ready').expect(200), { timeoutMs: 5000 });
-      const after = await postEvents(instance, key, { id: 'late', type: 'api_calls' });
+      const after = await postEvents(key, { id: 'late', type: 'api_calls' }, instance);
       expect(after.status).toBe(429);
       expect(await countEvents(orgId)).toBe(10);
     });
