@@ -7,14 +7,11 @@ import { eventually, fakeDate } from './support/time';
 
 describe('API keys', () => {
   const e2e = setupTestContext();
-  let owner: TestUser;
-  let member: TestUser;
-  let outsider: TestUser;
-  let orgId: string;
+  let owner: TestUser, member: TestUser, outsider: TestUser, orgId: string;
 
   beforeAll(async () => {
     [owner, member, outsider] = await createUsers(e2e.app, 3);
-    orgId = await createOrg(e2e.app, owner, { members: [[member, 'member']] });
+    orgId = await createOrg(e2e.app, owner, { members: [member] });
   });
   afterEach(() => jest.useRealTimers());
 

@@ -4,8 +4,7 @@ import { setupTestContext } from './support/test-app';
 
 describe('Catalogue: meters and plans', () => {
   const e2e = setupTestContext();
-  let admin: TestUser;
-  let user: TestUser;
+  let admin: TestUser, user: TestUser;
 
   beforeAll(async () => {
     [admin, user] = await Promise.all([createPlatformAdmin(e2e.app), createUser(e2e.app)]);

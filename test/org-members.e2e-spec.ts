@@ -13,11 +13,7 @@ interface MemberBody {
 
 describe('orgs and members', () => {
   const e2e = setupTestContext();
-  let owner: TestUser;
-  let admin: TestUser;
-  let member: TestUser;
-  let outsider: TestUser;
-  let spare: TestUser;
+  let owner: TestUser, admin: TestUser, member: TestUser, outsider: TestUser, spare: TestUser;
 
   // The member routes under test, as `actor`; each test states the status it expects.
   const postMember = (orgId: string, actor: TestUser, email: string, role: OrgRole) =>
@@ -33,13 +29,7 @@ describe('orgs and members', () => {
 
   /** A fresh org of `owner` with `admin` as admin and `member` as member. */
   const standardOrg = (name = 'Acme') =>
-    createOrg(e2e.app, owner, {
-      name,
-      members: [
-        [admin, 'admin'],
-        [member, 'member'],
-      ],
-    });
+    createOrg(e2e.app, owner, { name, admins: [admin], members: [member] });
 
   beforeAll(async () => {
     [owner, admin, member, outsider, spare] = await createUsers(e2e.app, 5);

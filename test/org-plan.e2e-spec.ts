@@ -15,12 +15,7 @@ describe('Catalogue: meters and plans', () => {
 
     beforeAll(async () => {
       [owner, orgAdmin, member, outsider] = await createUsers(e2e.app, 4);
-      orgId = await createOrg(e2e.app, owner, {
-        members: [
-          [orgAdmin, 'admin'],
-          [member, 'member'],
-        ],
-      });
+      orgId = await createOrg(e2e.app, owner, { admins: [orgAdmin], members: [member] });
     });
 
     it('lets the owner move the org to another plan, audited, with its keys on the new limit', async () => {

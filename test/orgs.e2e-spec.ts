@@ -21,24 +21,14 @@ interface OrgBody {
 
 describe('orgs and members', () => {
   const e2e = setupTestContext();
-  let owner: TestUser;
-  let admin: TestUser;
-  let member: TestUser;
-  let outsider: TestUser;
-  let spare: TestUser;
+  let owner: TestUser, admin: TestUser, member: TestUser, outsider: TestUser, spare: TestUser;
 
   const listMembers = async (orgId: string): Promise<{ userId: string; role: OrgRole }[]> =>
     (await api(e2e.app, asUser(owner)).get(`/orgs/${orgId}/members`).expect(200)).body.data;
 
   /** A fresh org of `owner` with `admin` as admin and `member` as member. */
   const standardOrg = (name: string) =>
-    createOrg(e2e.app, owner, {
-      name,
-      members: [
-        [admin, 'admin'],
-        [member, 'member'],
-      ],
-    });
+    createOrg(e2e.app, owner, { name, admins: [admin], members: [member] });
 
   beforeAll(async () => {
     [owner, admin, member, outsider, spare] = await createUsers(e2e.app, 5);

@@ -8,8 +8,7 @@ import { eventually } from './support/time';
 
 describe('rate limits', () => {
   const e2e = setupTestContext();
-  let owner: TestUser;
-  let orgId: string;
+  let owner: TestUser, orgId: string;
 
   beforeAll(async () => {
     owner = await createUser(e2e.app);

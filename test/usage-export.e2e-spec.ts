@@ -40,12 +40,7 @@ function parseCsv(text: string): string[][] {
 
 describe(`usage reports (seed ${SEED})`, () => {
   const e2e = setupTestContext();
-  let owner: TestUser;
-  let member: TestUser;
-  let orgId: string;
-  let from: string;
-  let to: string;
-  let markerTime: Date;
+  let owner: TestUser, member: TestUser, orgId: string, from: string, to: string, markerTime: Date;
 
   beforeAll(async () => {
     ({ owner, member, orgId, from, to, markerTime } = await createUsageWorkload(e2e.app));
@@ -176,7 +171,8 @@ describe(`usage reports (seed ${SEED})`, () => {
         const req = get(url, { headers: asUser(owner) }, (response) => {
           expect(response.statusCode).toBe(200);
           response.once('data', () => {
-            // Stop reading (the server fills the socket and waits), then hang up.
+            // Stop reading (the server fills the socket and waits), then hang up. This pause is
+            // the stalled client of the scenario, not a wait for a result: that is polled below.
             response.pause();
             setTimeout(() => {
               req.destroy();

@@ -16,15 +16,8 @@ import {
 
 describe(`usage reports (seed ${SEED})`, () => {
   const e2e = setupTestContext();
-  let owner: TestUser;
-  let member: TestUser;
-  let orgId: string;
-  let keyA: TestApiKey;
-  let keyB: TestApiKey;
-  let truths: Truth[];
-  let from: string;
-  let to: string;
-  let markerTime: Date;
+  let owner: TestUser, member: TestUser, keyA: TestApiKey, keyB: TestApiKey;
+  let orgId: string, truths: Truth[], from: string, to: string, markerTime: Date;
 
   beforeAll(async () => {
     ({ owner, member, orgId, keyA, keyB, truths, from, to, markerTime } = await createUsageWorkload(
@@ -187,60 +180,23 @@ describe(`usage reports (seed ${SEED})`, () => {
       expect(def.body.window).toBe('day');
     });
 
+    /** A valid query: each case breaks one thing of it. */
+    const january = { meter: 'api_calls', from: '2026-01-01', to: '2026-02-01' };
+    const invalid = 'validation_failed';
     it.each<[string, Record<string, string>, string]>([
-      ['no meter', { from: '2026-01-01', to: '2026-02-01' }, 'validation_failed'],
-      [
-        'a bad meter slug',
-        { meter: 'Bad-Slug', from: '2026-01-01', to: '2026-02-01' },
-        'validation_failed',
-      ],
-      [
-        'an unknown meter',
-        { meter: 'no_such', from: '2026-01-01', to: '2026-02-01' },
-        'unknown_meter',
-      ],
-      ['no from', { meter: 'api_calls', to: '2026-02-01' }, 'validation_failed'],
-      ['no to', { meter: 'api_calls', from: '2026-02-01' }, 'validation_failed'],
-      [
-        'a from without a zone',
-        { meter: 'api_calls', from: '2026-01-01T00:00:00', to: '2026-02-01' },
-        'validation_failed',
-      ],
-      [
-        'an impossible date',
-        { meter: 'api_calls', from: '2026-02-30', to: '2026-03-01' },
-        'validation_failed',
-      ],
-      [
-        'to before from',
-        { meter: 'api_calls', from: '2026-02-01', to: '2026-01-01' },
-        'validation_failed',
-      ],
-      [
-        'to equal to from',
-        { meter: 'api_calls', from: '2026-02-01', to: '2026-02-01' },
-        'validation_failed',
-      ],
-      [
-        'more than a year',
-        { meter: 'api_calls', from: '2025-01-01', to: '2026-01-01T00:00:01Z' },
-        'validation_failed',
-      ],
-      [
-        'a bad window',
-        { meter: 'api_calls', from: '2026-01-01', to: '2026-02-01', window: 'week' },
-        'validation_failed',
-      ],
-      [
-        'a groupBy the meter lacks',
-        { meter: 'api_calls', from: '2026-01-01', to: '2026-02-01', groupBy: 'region' },
-        'validation_failed',
-      ],
-      [
-        'an unknown parameter',
-        { meter: 'api_calls', from: '2026-01-01', to: '2026-02-01', limit: '5' },
-        'validation_failed',
-      ],
+      ['no meter', { from: '2026-01-01', to: '2026-02-01' }, invalid],
+      ['a bad meter slug', { ...january, meter: 'Bad-Slug' }, invalid],
+      ['an unknown meter', { ...january, meter: 'no_such' }, 'unknown_meter'],
+      ['no from', { meter: 'api_calls', to: '2026-02-01' }, invalid],
+      ['no to', { meter: 'api_calls', from: '2026-02-01' }, invalid],
+      ['a from without a zone', { ...january, from: '2026-01-01T00:00:00' }, invalid],
+      ['an impossible date', { ...january, from: '2026-02-30', to: '2026-03-01' }, invalid],
+      ['to before from', { ...january, from: '2026-02-01', to: '2026-01-01' }, invalid],
+      ['to equal to from', { ...january, from: '2026-02-01', to: '2026-02-01' }, invalid],
+      ['more than a year', { ...january, from: '2025-01-01', to: '2026-01-01T00:00:01Z' }, invalid],
+      ['a bad window', { ...january, window: 'week' }, invalid],
+      ['a groupBy the meter lacks', { ...january, groupBy: 'region' }, invalid],
+      ['an unknown parameter', { ...january, limit: '5' }, invalid],
     ])('refuses %s (400)', async (_, query, code) => {
       const res = await usage(query).expect(400);
       expect(res.body.code).toBe(code);

@@ -14,13 +14,8 @@ import {
 
 describe(`usage reports (seed ${SEED})`, () => {
   const e2e = setupTestContext();
-  let admin: TestUser;
-  let owner: TestUser;
-  let outsider: TestUser;
-  let orgId: string;
-  let readKey: string;
-  let writeOnlyKey: string;
-  let truths: Truth[];
+  let admin: TestUser, owner: TestUser, outsider: TestUser;
+  let orgId: string, readKey: string, writeOnlyKey: string, truths: Truth[];
 
   beforeAll(async () => {
     ({ admin, owner, outsider, orgId, readKey, writeOnlyKey, truths } = await createUsageWorkload(

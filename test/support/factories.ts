@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { INestApplication } from '@nestjs/common';
+import { Response } from 'supertest';
 import { api, asUser, withKey } from './http';
 
 /**
@@ -10,6 +11,14 @@ import { api, asUser, withKey } from './http';
  */
 
 export const PASSWORD = 'correct horse battery staple';
+
+/** For `.expect()`: the answer has `status`, or the failure shows the request and what came back. */
+const answers = (status: number) => (res: Response) => {
+  if (res.status !== status) {
+    const { method, path } = (res as unknown as { req: { method: string; path: string } }).req;
+    throw new Error(`${method} ${path}: expected ${status}, got ${res.status} ${res.text}`);
+  }
+};
 
 /** The price of a plan meter: `unitAmount` (a number, or a decimal string) per unit. */
 export const flatPrice = (unitAmount: number | string) => ({ model: 'flat', unitAmount });
@@ -53,8 +62,8 @@ export async function createUser(
   app: INestApplication,
   { email = uniqueEmail(), password = PASSWORD }: { email?: string; password?: string } = {},
 ): Promise<TestUser> {
-  const signup = await api(app).post('/auth/signup').send({ email, password }).expect(201);
-  const login = await api(app).post('/auth/login').send({ email, password }).expect(200);
+  const signup = await api(app).post('/auth/signup').send({ email, password }).expect(answers(201));
+  const login = await api(app).post('/auth/login').send({ email, password }).expect(answers(200));
   return { id: signup.body.id, email: signup.body.email, password, token: login.body.access_token };
 }
 
@@ -80,20 +89,23 @@ export interface OrgOptions {
   name?: string;
   /** The org is moved to this plan (it starts on free). */
   plan?: string;
-  /** Users added by the owner, in this order. */
-  members?: [TestUser, OrgRole][];
+  /** Users the owner adds as admins, then as members. */
+  admins?: TestUser[];
+  members?: TestUser[];
 }
 
 /** A new org of `owner`. Returns its id. */
 export async function createOrg(
   app: INestApplication,
   owner: TestUser,
-  { name = 'Acme', plan, members = [] }: OrgOptions = {},
+  { name = 'Acme', plan, admins = [], members = [] }: OrgOptions = {},
 ): Promise<string> {
-  const res = await api(app, asUser(owner)).post('/orgs').send({ name }).expect(201);
+  const res = await api(app, asUser(owner)).post('/orgs').send({ name }).expect(answers(201));
   const orgId: string = res.body.id;
-  if (plan) await api(app, asUser(owner)).put(`/orgs/${orgId}/plan`).send({ plan }).expect(200);
-  for (const [user, role] of members) await addMember(app, owner, orgId, user, role);
+  if (plan)
+    await api(app, asUser(owner)).put(`/orgs/${orgId}/plan`).send({ plan }).expect(answers(200));
+  for (const user of admins) await addMember(app, owner, orgId, user, 'admin');
+  for (const user of members) await addMember(app, owner, orgId, user, 'member');
   return orgId;
 }
 
@@ -108,7 +120,7 @@ export async function addMember(
   await api(app, asUser(by))
     .post(`/orgs/${orgId}/members`)
     .send({ email: user.email, role })
-    .expect(201);
+    .expect(answers(201));
 }
 
 export interface ApiKeyOptions {
@@ -134,7 +146,7 @@ export async function createApiKey(
       ...rest,
       ...(expiresAt === undefined ? {} : { expiresAt: new Date(expiresAt).toISOString() }),
     })
-    .expect(201);
+    .expect(answers(201));
   return res.body;
 }
 
@@ -156,7 +168,7 @@ export async function createMeter(
   const res = await api(app, asUser(admin))
     .post('/admin/meters')
     .send({ name: name ?? meter.slug, ...meter })
-    .expect(201);
+    .expect(answers(201));
   return res.body;
 }
 
@@ -195,7 +207,7 @@ export async function createPlan(
       rateLimit: rateLimit ?? { limit: 10_000, periodSeconds: 1 },
       meters: meters.map(({ price = FREE_PRICE, ...meter }) => ({ ...meter, price })),
     })
-    .expect(201);
+    .expect(answers(201));
   return res.body;
 }
 
@@ -205,6 +217,6 @@ export async function sendEvents(
   key: string,
   events: Record<string, unknown>[],
 ): Promise<{ accepted: number; duplicates: number }> {
-  const res = await api(app, withKey(key)).post('/v1/events').send({ events }).expect(202);
+  const res = await api(app, withKey(key)).post('/v1/events').send({ events }).expect(answers(202));
   return res.body;
 }

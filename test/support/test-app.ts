@@ -14,7 +14,7 @@ export const TEST_JWT_SECRET = 'e2e-test-secret-that-is-long-enough-0123456789';
 /**
  * One per spec file: its own database (a copy of the migrated template) and its own Redis key
  * prefix, and any number of app instances over them (several instances model a scaled-out
- * deployment sharing one Postgres and one Redis).
+ * deployment sharing one Postgres and one Redis). A spec gets one with `setupTestContext()`.
  */
 export class TestContext {
   readonly apps: NestExpressApplication[] = [];

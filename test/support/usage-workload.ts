@@ -118,7 +118,7 @@ export async function createUsageWorkload(app: INestApplication): Promise<UsageW
   const admin = await createPlatformAdmin(app);
   const [owner, member, outsider] = await createUsers(app, 3);
   for (const meter of METERS.slice(1)) await createMeter(app, admin, meter);
-  const orgId = await createOrg(app, owner, { members: [[member, 'member']] });
+  const orgId = await createOrg(app, owner, { members: [member] });
   const keyOf = (...scopes: ApiKeyScope[]) =>
     createApiKey(app, owner, orgId, { name: scopes.join(' '), scopes, rateLimit: FAST });
   const [keyA, keyB] = [await keyOf('events:write'), await keyOf('events:write')];
