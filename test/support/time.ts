@@ -23,9 +23,10 @@ export async function eventually<T>(
 }
 
 /**
- * Jest fake timers for `Date` alone, ticking on from `now`: `jest.setSystemTime()` then moves the
- * clock the app reads (key expiry, grace periods) without waiting, while real timers, I/O and
- * promises keep the app, supertest and the drivers running. Undo with `jest.useRealTimers()`.
+ * Jest fake timers for `Date` alone, ticking on from `now`: the app's clock (key expiry and grace
+ * periods are checked against `Date.now()`) jumps there without waiting, while real timers, I/O
+ * and promises keep the app, supertest and the drivers running. Postgres' `now()` does not move:
+ * only for decisions made in TypeScript. Undo with `jest.useRealTimers()` (in an `afterEach`).
  */
 export function fakeDate(now: number = Date.now()): void {
   jest.useFakeTimers({
