@@ -43,12 +43,14 @@ export type WebhookEvent = {
   [T in WebhookEventType]: { type: T; timestamp: Date; data: WebhookEventData[T] };
 }[WebhookEventType];
 
-export interface WebhookHeaders {
+// A type alias, not an interface: it must be assignable to deliverWebhook's
+// Record<string, string> headers, and only aliases get an implicit index signature.
+export type WebhookHeaders = {
   'content-type': 'application/json';
   'webhook-id': string;
   'webhook-timestamp': string;
   'webhook-signature': string;
-}
+};
 
 export interface SignWebhookInput {
   /** The endpoint's `whsec_…` secret. */
