@@ -1,0 +1,135 @@
+/**
+ * One round of B1–B3 and B5: `GET /health`, metered `GET /v1/ping`, `POST /v1/verify {}`,
+ * `POST /v1/events` in 1000-event batches, then the COPY baseline, back to back on the same
+ * server, so that each ratio compares runs made seconds apart under the same conditions.
+ */
+import autocannon from 'autocannon';
+import { BenchContext, keyHeaders } from '../context';
+import { copyBaseline, CopyResult } from '../copy-baseline';
+import { closedLoop, LoadStats, noteProblem } from '../load';
+import { memory } from '../server';
+import { pause } from '../stats';
+import { batchMaker } from './events';
+
+export interface EventsStats extends LoadStats {
+  accepted: number;
+  eventsPerSecond: number;
+}
+
+export interface RoundResult {
+  round: number;
+  health: LoadStats;
+  ping: LoadStats;
+  verify: LoadStats;
+  events: EventsStats;
+  copy: CopyResult;
+  /** RSS of the server at the end of the round (B5's flatness). */
+  rssMb: number;
+  pingRatio: number;
+  verifyRatio: number;
+  ingestVsCopy: number;
+}
+
+/** Batches answered 202 over the whole run (warm-ups included), for the durability check. */
+export const ingestion = { accepted: 0, batches: 0, acceptedStems: [] as string[] };
+
+/** autocannon hands each connection's request and response the same context object. */
+interface BatchContext {
+  stem?: string;
+}
+
+export const SCENARIOS = ['GET /health', 'GET /v1/ping', 'POST /v1/verify', 'POST /v1/events'];
+
+export async function runRound(ctx: BenchContext, round: number): Promise<RoundResult> {
+  const { options, server } = ctx;
+  const url = server.url;
+  const nextBatch = batchMaker(options.batchSize);
+  let invalidVerdicts = 0;
+  let acceptedNow = 0;
+  const plans: [string, autocannon.Options][] = [
+    [SCENARIOS[0], { url: `${url}/health` }],
+    [SCENARIOS[1], { url: `${url}/v1/ping`, headers: keyHeaders(ctx) }],
+    [
+      SCENARIOS[2],
+      {
+        url,
+        requests: [
+          {
+            path: '/v1/verify',
+            method: 'POST',
+            headers: keyHeaders(ctx, true),
+            body: '{}',
+            // verify answers 200 whatever the verdict: a refused key must not pass for speed.
+            onResponse: (status, body) => {
+              if (status === 200 && !body.includes('"valid":true')) invalidVerdicts++;
+            },
+          },
+        ],
+      },
+    ],
+    [
+      SCENARIOS[3],
+      {
+        url,
+        connections: options.eventConnections,
+        requests: [
+          {
+            path: '/v1/events',
+            method: 'POST',
+            headers: keyHeaders(ctx, true),
+            // One request in flight per connection: the stem set up last is the one answered.
+            setupRequest: (request, context: BatchContext) => {
+              context.stem = `r${round}b${++ingestion.batches}`;
+              return { ...request, body: nextBatch(context.stem) };
+            },
+            onResponse: (status, body, context: BatchContext) => {
+              if (status !== 202) return;
+              const { accepted } = JSON.parse(body) as { accepted: number };
+              ingestion.accepted += accepted;
+              ingestion.acceptedStems.push(context.stem!);
+              acceptedNow += accepted;
+            },
+          },
+        ],
+      },
+    ],
+  ];
+  const results: LoadStats[] = [];
+  for (const [name, plan] of plans) {
+    const base = { connections: options.connections, ...plan };
+    if (round === 1) {
+      ctx.progress.step(`warm-up ${name}`);
+      await autocannon({ ...base, duration: options.warmupSeconds });
+    }
+    ctx.progress.step(`round ${round}/${options.rounds} ${name}`);
+    acceptedNow = 0;
+    const stats = await closedLoop(name, { ...base, duration: options.seconds });
+    server.assertAlive();
+    results.push(stats);
+    await pause(options.settleMs);
+  }
+  if (invalidVerdicts) noteProblem(`POST /v1/verify: ${invalidVerdicts} answers not valid`);
+  const [health, ping, verify, loaded] = results;
+  const events = {
+    ...loaded,
+    accepted: acceptedNow,
+    eventsPerSecond: acceptedNow / loaded.seconds,
+  };
+
+  ctx.progress.step(`round ${round}/${options.rounds} COPY baseline`);
+  // The rows the events scenario got through in this round, at least a few batches' worth.
+  const rows = Math.max(events.accepted, 20 * options.batchSize);
+  const copy = await copyBaseline(ctx.db, ctx.setup.orgId, rows, options.batchSize);
+  return {
+    round,
+    health,
+    ping,
+    verify,
+    events,
+    copy,
+    rssMb: memory(server.pid).rssMb,
+    pingRatio: ping.rps / health.rps,
+    verifyRatio: verify.rps / health.rps,
+    ingestVsCopy: events.eventsPerSecond / copy.rowsPerSecond,
+  };
+}
