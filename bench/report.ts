@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { BenchOptions, TARGETS } from './config';
+import { OpenLoopStats } from './load';
 import { LatencyResult } from './scenarios/latency';
 import { RedisTripsResult } from './scenarios/redis-trips';
 import { SummaryResult } from './scenarios/summary';
@@ -63,6 +64,9 @@ interface Figure {
   pass: boolean;
 }
 
+/** Share of B6's offered rate that must have been served for its latency to count. */
+const HELD_SHARE = 0.95;
+
 const fixed = (digits: number) => (n: number) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
 const ratio = fixed(2);
 const ms = fixed(1);
@@ -92,6 +96,13 @@ function figures(r: BenchResults): Figure[] {
     fig(id, name, median(rounds), f, `≥ ${f(goal)}`, median(rounds) >= goal, rounds);
   const max = (id: string, name: string, value: number, goal: number, f = ms) =>
     fig(id, name, value, f, `≤ ${f(goal)}`, value <= goal);
+  // A p99 measured below the offered rate describes a lighter load than B6's: it only counts when
+  // the server kept up with the rate.
+  const held = (name: string, stats: OpenLoopStats, goal: number) => {
+    const kept = stats.achievedRate >= HELD_SHARE * stats.offeredRate;
+    const f = max('B6', `${name} p99 ms at ${whole(stats.offeredRate)} req/s`, stats.p99, goal);
+    return { ...f, target: `${f.target}, rate held`, pass: f.pass && kept };
+  };
   const [previous, last] = r.rounds.slice(-2).map((x) => x.rssMb);
   const growth = last / previous - 1;
   const s = r.summary;
@@ -140,18 +151,8 @@ function figures(r: BenchResults): Figure[] {
       `≤ ${TARGETS.rssGrowth * 100} %`,
       growth <= TARGETS.rssGrowth,
     ),
-    max(
-      'B6',
-      `verify p99 ms at ${whole(r.latency.offeredRate)} req/s`,
-      r.latency.verify.p99,
-      TARGETS.verifyP99Ms,
-    ),
-    max(
-      'B6',
-      `ping p99 ms at ${whole(r.latency.offeredRate)} req/s`,
-      r.latency.ping.p99,
-      TARGETS.pingP99Ms,
-    ),
+    held('verify', r.latency.verify, TARGETS.verifyP99Ms),
+    held('ping', r.latency.ping, TARGETS.pingP99Ms),
     max('B7', 'Redis round trips per ping', r.redis.roundTrips, TARGETS.redisRoundTrips, fixed(2)),
   ];
 }
