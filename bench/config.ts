@@ -120,7 +120,7 @@ export function loadOptions(argv = process.argv.slice(2), env = process.env): Be
     connections: Math.floor(positive('BENCH_CONNECTIONS', env.BENCH_CONNECTIONS) ?? 50),
     eventConnections: 4,
     batchSize: 1_000,
-    openLoopSeconds: quick ? 4 : 10,
+    openLoopSeconds: quick ? 3 : 10,
     redisPings: 2_000,
     summaryEvents: Math.floor(pick('--summary-events', 'BENCH_SUMMARY_EVENTS', 500_000, 5_000_000)),
     summaryUsers: 100_000,

@@ -232,6 +232,17 @@ function render(r: BenchResults, figs: Figure[], pass: boolean, markdown: boolea
   return ['', setting, '', main, '', rounds, '', ...notes, ...flags, '', end, ''].join('\n');
 }
 
+/** latest.json gets pasted into issues: the servers' addresses, not their passwords. */
+function withoutPassword(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(unparsable URL)';
+  }
+}
+
 /** Prints the tables and writes latest.json and latest.md; true when every target is met. */
 export function report(results: BenchResults): boolean {
   results.machine.loadEnd = loadavg()[0];
@@ -239,7 +250,12 @@ export function report(results: BenchResults): boolean {
   const pass = figs.every((f) => f.pass) && results.problems.length === 0;
   process.stdout.write(render(results, figs, pass, false));
   const dir = results.options.resultsDir;
-  const raw = { date: new Date(), targets: TARGETS, figures: figs, pass, ...results };
+  const options = {
+    ...results.options,
+    databaseUrl: withoutPassword(results.options.databaseUrl),
+    redisUrl: withoutPassword(results.options.redisUrl),
+  };
+  const raw = { date: new Date(), targets: TARGETS, figures: figs, pass, ...results, options };
   writeFileSync(join(dir, 'latest.json'), `${JSON.stringify(raw, null, 2)}\n`);
   writeFileSync(join(dir, 'latest.md'), render(results, figs, pass, true));
   process.stdout.write(
