@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { EventEmitterModule } from '@nestjs/event-emitter';
 import { ScheduleModule } from '@nestjs/schedule';
 import { ApiKeysModule } from './api-keys/api-keys.module';
 import { AuditModule } from './audit/audit.module';
@@ -9,6 +10,7 @@ import { AppConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { GatewayModule } from './gateway/gateway.module';
 import { HealthModule } from './health/health.module';
+import { LimitsModule } from './limits/limits.module';
 import { MeteringModule } from './metering/metering.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { OrgsModule } from './orgs/orgs.module';
@@ -20,15 +22,17 @@ import { UsersModule } from './users/users.module';
   imports: [
     AppConfigModule,
     ScheduleModule.forRoot(),
+    EventEmitterModule.forRoot(),
     LoggingModule,
     DatabaseModule,
     RedisModule,
     MetricsModule,
     HealthModule,
     UsersModule,
+    AuditModule,
+    LimitsModule,
     AuthModule,
     OrgsModule,
-    AuditModule,
     ApiKeysModule,
     CatalogueModule,
     MeteringModule,

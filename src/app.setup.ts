@@ -2,45 +2,70 @@ import { INestApplication } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { NextFunction, Request, Response } from 'express';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { AppConfig } from './config/configuration';
-import { formBody, jsonBody } from './common/body-parsers';
-import { requireJsonBody } from './common/content-type.middleware';
+import { GracefulShutdown } from './common/graceful-shutdown';
 import { HttpExceptionFilter } from './common/http-exception.filter';
 import { requestIdMiddleware } from './common/logging.module';
+import { bodyReader, rejectUnsafeQuery } from './common/request-body';
 import { AppValidationPipe } from './common/validation.pipe';
 
-export const BODY_LIMIT = '1mb';
-export const EVENTS_BODY_LIMIT = '10mb';
+/** Routes that take the OAuth2 password form besides JSON. */
 const FORM_ROUTES = ['/auth/login'];
 
 /**
  * Everything global about the HTTP surface, shared by `main.ts` and the e2e tests so that the
  * tests exercise exactly what production serves. The app must be created with `bodyParser: false`.
  */
-export function configureApp(app: NestExpressApplication): void {
-  const config = app.get(ConfigService<AppConfig, true>);
+export function configureApp(app: NestExpressApplication, shutdown = new GracefulShutdown()): void {
+  const { trustProxy, corsOrigins } = app.get(ConfigService<AppConfig, true>).get('app', {
+    infer: true,
+  });
+  app.use(shutdown.middleware);
   app.use(requestIdMiddleware);
   app.useLogger(app.get(Logger));
   app.disable('x-powered-by');
-  if (config.get('app', { infer: true }).trustProxy) app.set('trust proxy', true);
-  app.use(
-    helmet({
-      // Swagger UI needs its inline bootstrap script.
-      contentSecurityPolicy: {
-        directives: { 'script-src': ["'self'", "'unsafe-inline'"], 'img-src': ["'self'", 'data:'] },
-      },
-    }),
+  if (trustProxy !== false) app.set('trust proxy', trustProxy);
+  if (corsOrigins.length > 0) {
+    app.enableCors({
+      origin: corsOrigins.includes('*') ? '*' : corsOrigins,
+      exposedHeaders: [
+        'X-Request-Id',
+        'Retry-After',
+        'RateLimit-Limit',
+        'RateLimit-Remaining',
+        'RateLimit-Reset',
+        'RateLimit-Policy',
+        'RateLimit',
+      ],
+    });
+  }
+  // The API's answers get helmet's strict defaults; only Swagger UI needs its inline script.
+  const apiHeaders = helmet();
+  const docsHeaders = helmet({
+    contentSecurityPolicy: {
+      directives: { 'script-src': ["'self'", "'unsafe-inline'"], 'img-src': ["'self'", 'data:'] },
+    },
+  });
+  app.use((req: Request, res: Response, next: NextFunction) =>
+    (req.path === '/docs' || req.path.startsWith('/docs/') ? docsHeaders : apiHeaders)(
+      req,
+      res,
+      next,
+    ),
   );
-  app.use(requireJsonBody(FORM_ROUTES));
-  // A batch of 1000 events of up to 8 KB each needs more room than the default.
-  app.use('/v1/events', jsonBody(EVENTS_BODY_LIMIT));
-  app.use(jsonBody(BODY_LIMIT));
-  app.use(FORM_ROUTES, formBody('16kb'));
+  app.use(rejectUnsafeQuery);
+  const jsonBody = bodyReader({ limit: '1mb' });
+  const loginBody = bodyReader({ limit: '16kb', form: true });
+  // `/v1` bodies are read by their route once the API key is accepted (see @ApiKeyAuth).
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    if (req.path.startsWith('/v1/')) return next();
+    (FORM_ROUTES.includes(req.path) ? loginBody : jsonBody)(req, res, next);
+  });
   app.useGlobalPipes(new AppValidationPipe());
   app.useGlobalFilters(new HttpExceptionFilter());
-  app.enableShutdownHooks();
   setupSwagger(app);
 }
 

@@ -4,6 +4,7 @@ import { ConfigService } from '@nestjs/config';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module';
 import { configureApp } from './app.setup';
+import { GracefulShutdown } from './common/graceful-shutdown';
 import { AppConfig } from './config/configuration';
 
 async function bootstrap(): Promise<void> {
@@ -11,9 +12,11 @@ async function bootstrap(): Promise<void> {
     bodyParser: false,
     bufferLogs: true,
   });
-  configureApp(app);
+  const shutdown = new GracefulShutdown();
+  configureApp(app, shutdown);
   const { port } = app.get(ConfigService<AppConfig, true>).get('app', { infer: true });
   await app.listen(port);
+  shutdown.listen(app);
 }
 
 bootstrap().catch((error: Error) => {

@@ -1,11 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { JwtService } from '@nestjs/jwt';
 import { NestExpressApplication } from '@nestjs/platform-express';
+import { DataSource } from 'typeorm';
+import { JWT_AUDIENCE, JWT_ISSUER } from '../src/auth/jwt.strategy';
 import { DEVELOPMENT_JWT_SECRET } from '../src/config/configuration';
-import { expectError } from './support/assertions';
+import { expectError, withoutRequestId } from './support/assertions';
 import { createUser, TestUser, uniqueEmail } from './support/factories';
-import { api } from './support/http';
+import { api, asUser } from './support/http';
 import { setupTestContext, TEST_JWT_SECRET } from './support/test-app';
+import { eventually } from './support/time';
 
 const base64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 const nowSeconds = () => Math.floor(Date.now() / 1000);
@@ -97,8 +100,8 @@ describe('auth', () => {
         password: 'wrong password 123',
       }).expect(401);
       expectError(wrongPassword, 401, 'invalid_credentials');
-      expect(unknownEmail.body).toEqual(wrongPassword.body);
-      expect(wrongPasswordForm.body).toEqual(wrongPassword.body);
+      expect(withoutRequestId(unknownEmail)).toEqual(withoutRequestId(wrongPassword));
+      expect(withoutRequestId(wrongPasswordForm)).toEqual(withoutRequestId(wrongPassword));
       expect(wrongPassword.text).not.toContain(ann.email);
     });
 
@@ -146,6 +149,8 @@ describe('auth', () => {
 
   describe('GET /auth/me', () => {
     const payloadFor = (user: TestUser) => ({ sub: user.id, email: user.email });
+    /** What the platform's tokens carry besides the payload (RFC 8725: checked on every call). */
+    const ours = { issuer: JWT_ISSUER, audience: JWT_AUDIENCE };
 
     async function expectInvalidToken(authorization?: string): Promise<void> {
       const res = await me(authorization).expect(401);
@@ -171,12 +176,16 @@ describe('auth', () => {
 
     it('answers 401 for a token signed with another secret', async () => {
       const forged = new JwtService({ secret: 'another-secret-that-is-long-enough-0123456789' });
-      await expectInvalidToken(`Bearer ${forged.sign(payloadFor(ann), { expiresIn: 600 })}`);
+      await expectInvalidToken(
+        `Bearer ${forged.sign(payloadFor(ann), { ...ours, expiresIn: 600 })}`,
+      );
     });
 
     it('answers 401 for a token signed with the published development secret', async () => {
       const forged = new JwtService({ secret: DEVELOPMENT_JWT_SECRET });
-      await expectInvalidToken(`Bearer ${forged.sign(payloadFor(ann), { expiresIn: 600 })}`);
+      await expectInvalidToken(
+        `Bearer ${forged.sign(payloadFor(ann), { ...ours, expiresIn: 600 })}`,
+      );
     });
 
     it('answers 401 for a valid token whose payload was altered', async () => {
@@ -189,22 +198,53 @@ describe('auth', () => {
 
     it('answers 401 for an expired token', async () => {
       const signer = new JwtService({ secret: TEST_JWT_SECRET });
-      const expired = signer.sign({
-        ...payloadFor(ann),
-        iat: nowSeconds() - 7200,
-        exp: nowSeconds() - 60,
-      });
+      const expired = signer.sign(
+        { ...payloadFor(ann), iat: nowSeconds() - 7200, exp: nowSeconds() - 60 },
+        ours,
+      );
       await expectInvalidToken(`Bearer ${expired}`);
     });
 
     it('accepts the same token shape when it has not expired (control for the test above)', async () => {
       const signer = new JwtService({ secret: TEST_JWT_SECRET });
-      const fresh = signer.sign({ ...payloadFor(ann), iat: nowSeconds(), exp: nowSeconds() + 60 });
+      const fresh = signer.sign(
+        { ...payloadFor(ann), iat: nowSeconds(), exp: nowSeconds() + 60 },
+        ours,
+      );
       await me(`Bearer ${fresh}`).expect(200);
     });
 
+    it.each([
+      ['no exp', { ...ours }],
+      ['another issuer', { issuer: 'someone-else', audience: JWT_AUDIENCE, expiresIn: 600 }],
+      ['another audience', { issuer: JWT_ISSUER, audience: 'another-api', expiresIn: 600 }],
+      ['no issuer nor audience', { expiresIn: 600 }],
+    ])('answers 401 for a well-signed token with %s', async (_, options) => {
+      const signer = new JwtService({ secret: TEST_JWT_SECRET });
+      await expectInvalidToken(`Bearer ${signer.sign(payloadFor(ann), options)}`);
+    });
+
+    it('refuses the token of a user deleted since (401, never a 500 on what it asks for)', async () => {
+      const gone = await createUser(e2e.app, { email: uniqueEmail('gone') });
+      await me(`Bearer ${gone.token}`).expect(200);
+      await e2e.app.get(DataSource).query(`DELETE FROM users WHERE id = $1`, [gone.id]);
+      // Each instance believes "this user exists" for a few seconds.
+      await eventually(() => expectInvalidToken(`Bearer ${gone.token}`), { timeoutMs: 6_000 });
+      const org = await api(e2e.app, asUser(gone))
+        .post('/orgs')
+        .send({ name: 'Ghost' })
+        .expect(401);
+      expectError(org, 401, 'invalid_token');
+    });
+
     it('answers 401 for an unsigned token (alg: none)', async () => {
-      const payload = { ...payloadFor(ann), iat: nowSeconds(), exp: nowSeconds() + 600 };
+      const payload = {
+        ...payloadFor(ann),
+        iss: JWT_ISSUER,
+        aud: JWT_AUDIENCE,
+        iat: nowSeconds(),
+        exp: nowSeconds() + 600,
+      };
       for (const alg of ['none', 'None', 'NONE']) {
         const unsigned = `${base64url({ alg, typ: 'JWT' })}.${base64url(payload)}.`;
         await expectInvalidToken(`Bearer ${unsigned}`);
@@ -214,7 +254,7 @@ describe('auth', () => {
     it('answers 401 for a token signed with HS512 while HS256 is configured', async () => {
       const signer = new JwtService({ secret: TEST_JWT_SECRET });
       for (const algorithm of ['HS512', 'HS384'] as const) {
-        const token = signer.sign(payloadFor(ann), { algorithm, expiresIn: 600 });
+        const token = signer.sign(payloadFor(ann), { ...ours, algorithm, expiresIn: 600 });
         await expectInvalidToken(`Bearer ${token}`);
       }
     });
@@ -223,7 +263,7 @@ describe('auth', () => {
       const signer = new JwtService({ secret: TEST_JWT_SECRET });
       const token = signer.sign(
         { sub: randomUUID(), email: uniqueEmail('nobody') },
-        { expiresIn: 600 },
+        { ...ours, expiresIn: 600 },
       );
       await expectInvalidToken(`Bearer ${token}`);
     });
@@ -231,7 +271,7 @@ describe('auth', () => {
     it('answers 401, not 500, for a well-signed token whose subject is not a user id', async () => {
       const signer = new JwtService({ secret: TEST_JWT_SECRET });
       for (const sub of ['not-a-uuid', '', undefined]) {
-        const token = signer.sign({ sub, email: ann.email }, { expiresIn: 600 });
+        const token = signer.sign({ sub, email: ann.email }, { ...ours, expiresIn: 600 });
         await expectInvalidToken(`Bearer ${token}`);
       }
     });

@@ -1,7 +1,21 @@
-import { GCRA_CASES } from '../src/rate-limit/gcra.cases';
-import { GCRA_LUA } from '../src/rate-limit/limiter.lua';
-import { createApiKey, createOrg, createUser, TestUser } from './support/factories';
-import { api, withKey } from './support/http';
+import { GCRA_CASES } from '../src/limits/gcra.cases';
+import { LIMITER_CASES, ledgerOf, runLimiterCase } from '../src/limits/limiter.cases';
+import { LIMITER_LUA } from '../src/limits/limiter.lua';
+import { LimiterService } from '../src/limits/limiter.service';
+import { MetricsService } from '../src/metrics/metrics.service';
+import { createRedisClient } from '../src/redis/redis.module';
+import { ConfigService } from '@nestjs/config';
+import { AppConfig } from '../src/config/configuration';
+import { expectError } from './support/assertions';
+import {
+  createApiKey,
+  createOrg,
+  createPlan,
+  createPlatformAdmin,
+  createUser,
+  TestUser,
+} from './support/factories';
+import { api, asUser, withKey } from './support/http';
 import { describeWithRedis, DisposableRedis, withRedis } from './support/redis-server';
 import { setupTestContext } from './support/test-app';
 import { eventually } from './support/time';
@@ -56,6 +70,7 @@ describe('rate limits', () => {
   });
 
   it("uses the org plan's limit for a key without its own, and the key's own when it has one", async () => {
+    const orgId = await createOrg(e2e.app, owner);
     const planKey = await createApiKey(e2e.app, owner, orgId);
     const res = await api(e2e.app, withKey(planKey.key)).get('/v1/ping').expect(200);
     expect(res.headers['ratelimit-policy']).toBe('"default";q=10;w=1'); // plan free: 10 per second
@@ -66,13 +81,46 @@ describe('rate limits', () => {
     expect(own.headers['ratelimit-policy']).toBe('"default";q=3;w=5');
   });
 
-  it('gives every key its own bucket', async () => {
+  it("gives a key with its own limit its own bucket, still paying the org's", async () => {
     const rateLimit = { limit: 1, periodSeconds: 60 };
     const a = await createApiKey(e2e.app, owner, orgId, { rateLimit });
     const b = await createApiKey(e2e.app, owner, orgId, { rateLimit });
     await api(e2e.app, withKey(a.key)).get('/v1/ping').expect(200);
     await api(e2e.app, withKey(a.key)).get('/v1/ping').expect(429);
     await api(e2e.app, withKey(b.key)).get('/v1/ping').expect(200);
+  });
+
+  it("shares the plan's limit between all the keys of an org (and only that org)", async () => {
+    const admin = await createPlatformAdmin(e2e.app);
+    await createPlan(e2e.app, admin, {
+      code: 'three_a_minute',
+      rateLimit: { limit: 3, periodSeconds: 60 },
+      meters: [],
+    });
+    const shared = await createOrg(e2e.app, owner, { plan: 'three_a_minute' });
+    const other = await createOrg(e2e.app, owner, { plan: 'three_a_minute' });
+    const [a, b, c] = await Promise.all(
+      [shared, shared, other].map((org) => createApiKey(e2e.app, owner, org)),
+    );
+    const statuses: number[] = [];
+    for (const key of [a, b, a, b, a]) {
+      statuses.push((await api(e2e.app, withKey(key.key)).get('/v1/ping')).status);
+    }
+    expect(statuses).toEqual([200, 200, 200, 429, 429]);
+    await api(e2e.app, withKey(c.key)).get('/v1/ping').expect(200);
+  });
+
+  it("refuses a key's own limit above the plan's with 400 rate_limit_above_plan", async () => {
+    // free: 10 a second. 11 a second is more; 600 a minute is the same rate (allowed).
+    const refused = await api(e2e.app, asUser(owner))
+      .post(`/orgs/${orgId}/api-keys`)
+      .send({ name: 'greedy', rateLimit: { limit: 11, periodSeconds: 1 } })
+      .expect(400);
+    expectError(refused, 400, 'rate_limit_above_plan');
+    await api(e2e.app, asUser(owner))
+      .post(`/orgs/${orgId}/api-keys`)
+      .send({ name: 'same rate', rateLimit: { limit: 600, periodSeconds: 60 } })
+      .expect(201);
   });
 
   it('makes /v1/verify pay a unit and answer RATE_LIMITED with the real numbers', async () => {
@@ -98,7 +146,7 @@ describe('rate limits', () => {
   });
 
   describeWithRedis('on Redis', () => {
-    it('decides every case of the shared table exactly as the in-process maths (the Lua script)', async () => {
+    it('decides every case of the GCRA table exactly as the in-process maths (the Lua script)', async () => {
       const options = { keyPrefix: e2e.ctx.redisPrefix };
       await withRedis(
         process.env.REDIS_URL!,
@@ -107,16 +155,18 @@ describe('rate limits', () => {
             const bucket = `{case}:${testCase.name}`;
             const decisions = [];
             for (const step of testCase.steps) {
-              const [allowed, remaining, resetMs, retryAfterMs] = (await redis.eval(
-                GCRA_LUA,
+              // One bucket, no quota: {status, bucket, remaining, resetMs, retryAfterMs}.
+              const [status, , remaining, resetMs, retryAfterMs] = (await redis.eval(
+                LIMITER_LUA,
                 1,
                 bucket,
+                1,
+                1_700_000_000_000 + step.at,
+                step.cost ?? 1,
                 testCase.limit,
                 testCase.periodMs,
-                step.cost ?? 1,
-                1_700_000_000_000 + step.at,
               )) as number[];
-              decisions.push({ allowed: allowed === 1, remaining, resetMs, retryAfterMs });
+              decisions.push({ allowed: status === 1, remaining, resetMs, retryAfterMs });
             }
             expect({ name: testCase.name, decisions }).toEqual({
               name: testCase.name,
@@ -127,6 +177,32 @@ describe('rate limits', () => {
         options,
       );
     });
+
+    it.each(LIMITER_CASES.map((c) => [c.name, c] as const))(
+      'decides the admission case "%s" on Redis exactly as in process',
+      async (_, testCase) => {
+        const redis = createRedisClient(process.env.REDIS_URL!, e2e.ctx.redisPrefix);
+        await redis.connect();
+        try {
+          const config = {
+            get: () => ({ failureMode: 'closed' }),
+          } as unknown as ConfigService<AppConfig, true>;
+          const limiter = new LimiterService(
+            redis,
+            new MetricsService(),
+            ledgerOf(testCase.seeded),
+            config,
+          );
+          limiter.onModuleInit();
+          const orgId = `case-${testCase.name.length}-${Math.random().toString(36).slice(2)}`;
+          expect(await runLimiterCase(limiter, testCase, orgId)).toEqual(
+            testCase.steps.map((step) => step.expect),
+          );
+        } finally {
+          redis.disconnect();
+        }
+      },
+    );
 
     it('shares one limit exactly between two instances', async () => {
       const second = await e2e.ctx.startApp();
@@ -155,17 +231,21 @@ describe('rate limits', () => {
 
     it('keeps every key of one decision under the org hash tag (one Redis Cluster slot)', async () => {
       const { redisPrefix } = e2e.ctx;
-      const { id, key } = await createApiKey(e2e.app, owner, orgId);
+      const { id, key } = await createApiKey(e2e.app, owner, orgId, {
+        rateLimit: { limit: 5, periodSeconds: 1 },
+      });
       await api(e2e.app, withKey(key)).get('/v1/ping').expect(200);
       const keys = (
         await withRedis(process.env.REDIS_URL!, (redis) =>
           redis.keys(`${redisPrefix}{org:${orgId}}*`),
         )
       ).map((k) => k.slice(redisPrefix.length));
-      // The rate bucket of the key and the hard-quota counter of api_calls (plan free) this month.
+      // The org's plan bucket, the key's own, and the hard-quota counter of api_calls (plan free)
+      // this month.
       expect(keys).toEqual(
         expect.arrayContaining([
-          `{org:${orgId}}:rl:${id}`,
+          `{org:${orgId}}:rl:org`,
+          `{org:${orgId}}:rl:key:${id}`,
           expect.stringMatching(new RegExp(`^\\{org:${orgId}\\}:q:api_calls:\\d{4}-\\d{2}$`)),
         ]),
       );

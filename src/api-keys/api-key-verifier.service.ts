@@ -1,23 +1,15 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { OnEvent } from '@nestjs/event-emitter';
 import type Redis from 'ioredis';
 import { LRUCache } from 'lru-cache';
+import { OrgPlanChangedEvent } from '../orgs/orgs.events';
 import { REDIS, RedisClient } from '../redis/redis.module';
+import { VerifiedApiKey } from './api-key-call';
 import { hashApiKey, isWellFormedApiKey } from './api-key-format';
-import { ApiKeyScope } from './api-key-scopes';
 import { ApiKeysRepository, KeyCredentialRow } from './api-keys.repository';
 
-/** A key that passed verification, as handlers and limiters see it. */
-export interface VerifiedApiKey {
-  id: string;
-  orgId: string;
-  scopes: ApiKeyScope[];
-  planCode: string;
-  rateLimit: { limit: number; periodSeconds: number };
-}
-
 export type KeyCheck =
-  | { status: 'valid'; key: VerifiedApiKey }
-  | { status: 'not_found' | 'revoked' | 'expired'; key?: VerifiedApiKey };
+  { status: 'valid'; key: VerifiedApiKey } | { status: 'not_found' | 'revoked' | 'expired' };
 
 interface CachedCredential {
   key: VerifiedApiKey;
@@ -90,10 +82,8 @@ export class ApiKeyVerifier implements OnModuleInit, OnApplicationShutdown {
     const hash = hashApiKey(presented);
     const credential = await this.lookup(hash);
     if (credential === NOT_FOUND) return { status: 'not_found' };
-    if (credential.revokedAt !== null && credential.revokedAt <= now)
-      return { status: 'revoked', key: credential.key };
-    if (credential.expiresAt !== null && credential.expiresAt <= now)
-      return { status: 'expired', key: credential.key };
+    if (credential.revokedAt !== null && credential.revokedAt <= now) return { status: 'revoked' };
+    if (credential.expiresAt !== null && credential.expiresAt <= now) return { status: 'expired' };
     return { status: 'valid', key: credential.key };
   }
 
@@ -111,6 +101,12 @@ export class ApiKeyVerifier implements OnModuleInit, OnApplicationShutdown {
       this.cache.set(hash, credential, credential === NOT_FOUND ? { ttl: 10_000 } : undefined);
     }
     return credential;
+  }
+
+  /** Cached credentials carry the org's plan: a move to another plan must reach every instance. */
+  @OnEvent(OrgPlanChangedEvent.event, { promisify: true })
+  onOrgPlanChanged(event: OrgPlanChangedEvent): Promise<void> {
+    return this.invalidate({ orgId: event.orgId });
   }
 
   /** Drops cached credentials here and on every other instance. */
@@ -149,7 +145,10 @@ function toCredential(row: KeyCredentialRow): CachedCredential {
       orgId: row.orgId,
       scopes: row.scopes,
       planCode: row.planCode,
-      rateLimit: { limit: row.rateLimit, periodSeconds: row.rateLimitPeriodSeconds },
+      ownRateLimit:
+        row.rateLimit !== null && row.rateLimitPeriodSeconds !== null
+          ? { limit: row.rateLimit, periodSeconds: row.rateLimitPeriodSeconds }
+          : null,
     },
     expiresAt: row.expiresAt ? row.expiresAt.getTime() : null,
     revokedAt: row.revokedAt ? row.revokedAt.getTime() : null,

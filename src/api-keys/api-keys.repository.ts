@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { Keyset } from '../common/pagination';
+import { NewestFirst } from '../common/pagination';
 import { requireOrgId } from '../database/tenant-scope';
 import { ApiKeyScope } from './api-key-scopes';
 
@@ -26,8 +26,8 @@ export interface KeyCredentialRow {
   scopes: ApiKeyScope[];
   expiresAt: Date | null;
   revokedAt: Date | null;
-  rateLimit: number;
-  rateLimitPeriodSeconds: number;
+  rateLimit: number | null;
+  rateLimitPeriodSeconds: number | null;
   planCode: string;
 }
 
@@ -73,14 +73,14 @@ export class ApiKeysRepository {
     return row;
   }
 
-  listKeys(orgId: string, limit: number, after?: Keyset): Promise<ApiKeyRow[]> {
+  listKeys(orgId: string, limit: number, after?: NewestFirst): Promise<ApiKeyRow[]> {
     return this.dataSource.query(
       `SELECT ${KEY_COLUMNS} FROM api_keys
         WHERE org_id = $1
           AND ($2::timestamptz IS NULL OR (created_at, id) < ($2::timestamptz, $3::uuid))
         ORDER BY created_at DESC, id DESC
         LIMIT $4`,
-      [requireOrgId(orgId), after?.createdAt ?? null, after?.id ?? null, limit + 1],
+      [requireOrgId(orgId), after?.[0] ?? null, after?.[1] ?? null, limit + 1],
     );
   }
 
@@ -127,12 +127,10 @@ export class ApiKeysRepository {
   async findCredentialByHash(hash: string): Promise<KeyCredentialRow | null> {
     const rows = await this.dataSource.query(
       `SELECT k.id, k.org_id AS "orgId", k.scopes, k.expires_at AS "expiresAt", k.revoked_at AS "revokedAt",
-              COALESCE(k.rate_limit, p.rate_limit) AS "rateLimit",
-              COALESCE(k.rate_limit_period_seconds, p.rate_limit_period_seconds) AS "rateLimitPeriodSeconds",
+              k.rate_limit AS "rateLimit", k.rate_limit_period_seconds AS "rateLimitPeriodSeconds",
               o.plan_code AS "planCode"
          FROM api_keys k
          JOIN orgs o ON o.id = k.org_id
-         JOIN plans p ON p.code = o.plan_code
         WHERE k.key_hash = $1`,
       [hash],
     );

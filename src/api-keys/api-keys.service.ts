@@ -1,17 +1,16 @@
-import {
-  BadRequestException,
-  ConflictException,
-  Injectable,
-  NotFoundException,
-} from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
-import { decodeCursor, Page, PageQueryDto, toPage } from '../common/pagination';
+import { PlansService } from '../catalogue/plans.service';
+import { validationFailed } from '../common/domain-error';
+import { decodeCursor, NEWEST_FIRST, Page, PageQueryDto, toPage } from '../common/pagination';
+import { isNoFasterThan } from '../limits/rate-limit';
 import { Membership } from '../orgs/orgs.repository';
 import { generateApiKey } from './api-key-format';
 import { API_KEY_SCOPES } from './api-key-scopes';
 import { ApiKeyVerifier } from './api-key-verifier.service';
+import { ApiKeysError } from './api-keys.errors';
 import { ApiKeyRow, ApiKeysRepository } from './api-keys.repository';
 import { ApiKeyDto, CreateApiKeyDto, CreatedApiKeyDto } from './dto/api-keys.dto';
 
@@ -32,8 +31,7 @@ export function toApiKeyDto(row: ApiKeyRow): ApiKeyDto {
   };
 }
 
-const keyNotFound = () =>
-  new NotFoundException({ code: 'api_key_not_found', message: 'API key not found' });
+const keyNotFound = () => new ApiKeysError('api_key_not_found', 'API key not found');
 
 /** Issuing, listing, revoking and rotating an org's keys; each change is audited in its transaction. */
 @Injectable()
@@ -43,15 +41,24 @@ export class ApiKeysService {
     private readonly keys: ApiKeysRepository,
     private readonly audit: AuditService,
     private readonly verifier: ApiKeyVerifier,
+    private readonly plans: PlansService,
   ) {}
 
-  create(actor: Membership, body: CreateApiKeyDto): Promise<CreatedApiKeyDto> {
+  async create(actor: Membership, body: CreateApiKeyDto): Promise<CreatedApiKeyDto> {
     const expiresAt = body.expiresAt ? new Date(body.expiresAt) : null;
     if (expiresAt && expiresAt.getTime() <= Date.now()) {
-      throw new BadRequestException({
-        code: 'validation_failed',
-        message: ['expiresAt must be in the future'],
-      });
+      throw validationFailed([{ field: 'expiresAt', message: 'expiresAt must be in the future' }]);
+    }
+    if (body.rateLimit) {
+      // The plan's limit is the org's, shared by all its keys: a key's own may only be tighter.
+      const plan = await this.plans.findPlanForOrg(actor.orgId);
+      if (plan && !isNoFasterThan(body.rateLimit, plan.rateLimit)) {
+        const { limit, periodSeconds } = plan.rateLimit;
+        throw new ApiKeysError(
+          'rate_limit_above_plan',
+          `rateLimit may not exceed the plan's ${limit} requests per ${periodSeconds} s`,
+        );
+      }
     }
     const generated = generateApiKey();
     return this.dataSource.transaction(async (manager) => {
@@ -78,8 +85,9 @@ export class ApiKeysService {
   }
 
   async list(orgId: string, page: PageQueryDto): Promise<Page<ApiKeyDto>> {
-    const rows = await this.keys.listKeys(orgId, page.limit, decodeCursor(page.cursor));
-    return toPage(rows, page.limit, (k) => k, toApiKeyDto);
+    const after = decodeCursor(page.cursor, NEWEST_FIRST);
+    const rows = await this.keys.listKeys(orgId, page.limit, after);
+    return toPage(rows, page.limit, (k) => [k.createdAt, k.id], toApiKeyDto);
   }
 
   /** Idempotent: revoking a revoked key changes nothing and records nothing. */
@@ -107,17 +115,9 @@ export class ApiKeysService {
     const { created, oldHash } = await this.dataSource.transaction(async (manager) => {
       const old = await this.keys.lockKey(manager, actor.orgId, keyId);
       if (!old) throw keyNotFound();
-      if (old.revokedAt)
-        throw new ConflictException({
-          code: 'key_revoked',
-          message: 'A revoked key cannot be rotated',
-        });
-      if (old.expiresAt && old.expiresAt.getTime() <= Date.now()) {
-        throw new ConflictException({
-          code: 'key_expired',
-          message: 'An expired key cannot be rotated',
-        });
-      }
+      if (old.revokedAt) throw new ApiKeysError('key_revoked', 'A revoked key cannot be rotated');
+      if (old.expiresAt && old.expiresAt.getTime() <= Date.now())
+        throw new ApiKeysError('key_expired', 'An expired key cannot be rotated');
       const row = await this.keys.insertKey(manager, actor.orgId, {
         name: old.name,
         prefix: generated.prefix,

@@ -1,3 +1,4 @@
+import { PageOf } from '../common/pagination';
 import { ApiProperty } from '@nestjs/swagger';
 
 export class AuditEventDto {
@@ -10,7 +11,4 @@ export class AuditEventDto {
   @ApiProperty({ type: 'object', additionalProperties: true }) meta: Record<string, unknown>;
 }
 
-export class AuditEventPageDto {
-  @ApiProperty({ type: [AuditEventDto] }) data: AuditEventDto[];
-  @ApiProperty({ type: String, nullable: true }) nextCursor: string | null;
-}
+export class AuditEventPageDto extends PageOf(AuditEventDto) {}

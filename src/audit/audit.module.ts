@@ -1,12 +1,9 @@
 import { Module } from '@nestjs/common';
-import { OrgGuardModule } from '../orgs/org-guard.module';
-import { AuditController } from './audit.controller';
 import { AuditRepository } from './audit.repository';
 import { AuditService } from './audit.service';
 
+/** The per-org audit log: written by the modules that change things, read by `orgs`. */
 @Module({
-  imports: [OrgGuardModule],
-  controllers: [AuditController],
   providers: [AuditRepository, AuditService],
   exports: [AuditService],
 })

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { Keyset } from '../common/pagination';
+import { NewestFirst } from '../common/pagination';
 import { requireOrgId } from '../database/tenant-scope';
 
 export interface AuditEntry {
@@ -45,7 +45,7 @@ export class AuditRepository {
     );
   }
 
-  listEvents(orgId: string, limit: number, after?: Keyset): Promise<AuditRow[]> {
+  listEvents(orgId: string, limit: number, after?: NewestFirst): Promise<AuditRow[]> {
     return this.dataSource.query(
       `SELECT id, actor_user_id AS "actorUserId", action, target_type AS "targetType",
               target_id AS "targetId", meta, at
@@ -54,7 +54,7 @@ export class AuditRepository {
           AND ($2::timestamptz IS NULL OR (at, id) < ($2::timestamptz, $3::uuid))
         ORDER BY at DESC, id DESC
         LIMIT $4`,
-      [requireOrgId(orgId), after?.createdAt ?? null, after?.id ?? null, limit + 1],
+      [requireOrgId(orgId), after?.[0] ?? null, after?.[1] ?? null, limit + 1],
     );
   }
 }

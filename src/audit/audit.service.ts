@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
-import { decodeCursor, Page, PageQueryDto, toPage } from '../common/pagination';
+import { decodeCursor, NEWEST_FIRST, Page, PageQueryDto, toPage } from '../common/pagination';
 import { AuditEventDto } from './audit.dto';
 import { AuditEntry, AuditRepository, AuditRow } from './audit.repository';
 
@@ -26,7 +26,8 @@ export class AuditService {
   }
 
   async list(orgId: string, page: PageQueryDto): Promise<Page<AuditEventDto>> {
-    const rows = await this.audit.listEvents(orgId, page.limit, decodeCursor(page.cursor));
-    return toPage(rows, page.limit, (r) => ({ createdAt: r.at, id: r.id }), toAuditEventDto);
+    const after = decodeCursor(page.cursor, NEWEST_FIRST);
+    const rows = await this.audit.listEvents(orgId, page.limit, after);
+    return toPage(rows, page.limit, (r) => [r.at, r.id], toAuditEventDto);
   }
 }

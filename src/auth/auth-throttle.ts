@@ -1,12 +1,5 @@
 import { createHash } from 'node:crypto';
-import {
-  ExecutionContext,
-  HttpException,
-  HttpStatus,
-  Injectable,
-  Module,
-  OnApplicationShutdown,
-} from '@nestjs/common';
+import { ExecutionContext, Injectable, Module, OnApplicationShutdown } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
 import {
@@ -16,26 +9,16 @@ import {
   ThrottlerStorage,
   ThrottlerStorageService,
 } from '@nestjs/throttler';
-import { Response } from 'express';
 import { AppConfig } from '../config/configuration';
-import { AuthRedisCircuit } from './auth-redis-circuit';
+import { LimitsModule } from '../limits/limits.module';
+import { RedisCircuit } from '../limits/redis-circuit';
+import { AuthError } from './auth.errors';
 
 /** The named throttler of sign-up and login: requests per client address per minute. */
 export const AUTH_THROTTLER = 'auth';
 const AUTH_THROTTLE_TTL_MS = 60_000;
 
 type ThrottlerStorageRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>;
-
-/** A 429 in the contract's error shape that also knows its `Retry-After` (seconds). */
-export class TooManyRequestsError extends HttpException {
-  constructor(
-    code: string,
-    message: string,
-    readonly retryAfterSeconds: number,
-  ) {
-    super({ code, message }, HttpStatus.TOO_MANY_REQUESTS);
-  }
-}
 
 /**
  * The throttler's storage: `@nest-lab/throttler-storage-redis` on the shared client when Redis is
@@ -47,7 +30,7 @@ export class FailSafeThrottlerStorage implements ThrottlerStorage, OnApplication
   private readonly memory = new ThrottlerStorageService();
   private readonly shared: ThrottlerStorageRedisService | null;
 
-  constructor(private readonly circuit: AuthRedisCircuit) {
+  constructor(private readonly circuit: RedisCircuit) {
     // Given a client, the Redis storage uses it as is (prefix, timeouts, no offline queue) and
     // never disconnects it.
     this.shared = circuit.redis ? new ThrottlerStorageRedisService(circuit.redis) : null;
@@ -75,10 +58,11 @@ export class FailSafeThrottlerStorage implements ThrottlerStorage, OnApplication
   }
 }
 
-/** Provides the storage to `ThrottlerModule.forRootAsync` and the circuit to the login tracker. */
+/** Provides the storage to `ThrottlerModule.forRootAsync`. */
 @Module({
-  providers: [AuthRedisCircuit, FailSafeThrottlerStorage],
-  exports: [AuthRedisCircuit, FailSafeThrottlerStorage],
+  imports: [LimitsModule],
+  providers: [FailSafeThrottlerStorage],
+  exports: [FailSafeThrottlerStorage],
 })
 export class AuthThrottleBackendModule {}
 
@@ -116,15 +100,13 @@ export function authThrottlerOptions(
 @Injectable()
 export class AuthThrottlerGuard extends ThrottlerGuard {
   protected override async throwThrottlingException(
-    context: ExecutionContext,
+    _context: ExecutionContext,
     detail: ThrottlerLimitDetail,
   ): Promise<void> {
-    const seconds = Math.max(1, Math.ceil(detail.timeToBlockExpire));
-    context.switchToHttp().getResponse<Response>().setHeader('Retry-After', String(seconds));
-    throw new TooManyRequestsError(
+    throw new AuthError(
       'too_many_requests',
       'Too many sign-up or login requests from this address; try again later',
-      seconds,
+      { retryAfterSeconds: detail.timeToBlockExpire },
     );
   }
 }

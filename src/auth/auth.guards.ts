@@ -1,10 +1,10 @@
-import { ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
+import { ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
-import { Request, Response } from 'express';
+import { Request } from 'express';
 import { AUTH_KIND, AuthKind } from '../common/auth.decorators';
 import { AppValidationPipe } from '../common/validation.pipe';
-import { TooManyRequestsError } from './auth-throttle';
+import { AuthError } from './auth.errors';
 import { FormLoginDto, JsonLoginDto } from './dto/auth.dto';
 
 /** Global: every route needs a user JWT unless it is marked `@Public()` or takes an API key. */
@@ -24,12 +24,7 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
   }
 
   override handleRequest<T>(error: unknown, user: T | false): T {
-    if (error || !user) {
-      throw new UnauthorizedException({
-        code: 'invalid_token',
-        message: 'A valid bearer token is required',
-      });
-    }
+    if (error || !user) throw new AuthError('invalid_token', 'A valid bearer token is required');
     return user;
   }
 }
@@ -69,25 +64,9 @@ export class LoginGuard extends AuthGuard('local') {
     return (await super.canActivate(context)) as boolean;
   }
 
-  override handleRequest<T>(
-    error: unknown,
-    user: T | false,
-    _info: unknown,
-    context: ExecutionContext,
-  ): T {
-    if (error instanceof TooManyRequestsError) {
-      context
-        .switchToHttp()
-        .getResponse<Response>()
-        .setHeader('Retry-After', String(error.retryAfterSeconds));
-    }
+  override handleRequest<T>(error: unknown, user: T | false): T {
     if (error) throw error;
-    if (!user) {
-      throw new UnauthorizedException({
-        code: 'invalid_credentials',
-        message: 'Invalid email or password',
-      });
-    }
+    if (!user) throw new AuthError('invalid_credentials', 'Invalid email or password');
     return user;
   }
 }

@@ -5,6 +5,7 @@ import { JwtModule } from '@nestjs/jwt';
 import { PassportModule } from '@nestjs/passport';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { AppConfig } from '../config/configuration';
+import { LimitsModule } from '../limits/limits.module';
 import { UsersModule } from '../users/users.module';
 import { AuthController } from './auth.controller';
 import { JwtAuthGuard } from './auth.guards';
@@ -14,14 +15,16 @@ import {
   authThrottlerOptions,
   FailSafeThrottlerStorage,
 } from './auth-throttle';
-import { JwtStrategy } from './jwt.strategy';
+import { JWT_AUDIENCE, JWT_ISSUER, JwtStrategy } from './jwt.strategy';
 import { LocalStrategy } from './local.strategy';
 import { LoginFailureTracker } from './login-failures';
 import { PasswordHasher } from './password-hasher';
+import { PlatformAdminBootstrap } from './platform-admin.bootstrap';
 
 @Module({
   imports: [
     UsersModule,
+    LimitsModule,
     PassportModule,
     JwtModule.registerAsync({
       inject: [ConfigService],
@@ -29,8 +32,17 @@ import { PasswordHasher } from './password-hasher';
         const auth = config.get('auth', { infer: true });
         return {
           secret: auth.jwtSecret,
-          signOptions: { algorithm: auth.jwtAlgorithm, expiresIn: auth.jwtExpiresMinutes * 60 },
-          verifyOptions: { algorithms: [auth.jwtAlgorithm] },
+          signOptions: {
+            algorithm: auth.jwtAlgorithm,
+            expiresIn: auth.jwtExpiresMinutes * 60,
+            issuer: JWT_ISSUER,
+            audience: JWT_AUDIENCE,
+          },
+          verifyOptions: {
+            algorithms: [auth.jwtAlgorithm],
+            issuer: JWT_ISSUER,
+            audience: JWT_AUDIENCE,
+          },
         };
       },
     }),
@@ -49,6 +61,7 @@ import { PasswordHasher } from './password-hasher';
     JwtStrategy,
     LocalStrategy,
     LoginFailureTracker,
+    PlatformAdminBootstrap,
     { provide: APP_GUARD, useClass: JwtAuthGuard },
   ],
 })

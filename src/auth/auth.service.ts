@@ -1,10 +1,10 @@
-import { Injectable, UnauthorizedException } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { JwtService } from '@nestjs/jwt';
 import { AuthUser } from '../common/auth.decorators';
 import { AppConfig } from '../config/configuration';
 import { UsersService, UserView } from '../users/users.service';
-import { TooManyRequestsError } from './auth-throttle';
+import { AuthError } from './auth.errors';
 import { JwtPayload } from './jwt.strategy';
 import { LoginFailureTracker } from './login-failures';
 import { PasswordHasher } from './password-hasher';
@@ -37,20 +37,15 @@ export class AuthService {
   async checkCredentials(email: string, password: string): Promise<AuthUser> {
     const attempt = await this.loginFailures.beginAttempt(email);
     if (!attempt.allowed) {
-      throw new TooManyRequestsError(
+      throw new AuthError(
         'too_many_failed_logins',
         'Too many failed logins for this email; try again later',
-        attempt.retryAfterSeconds,
+        { retryAfterSeconds: attempt.retryAfterSeconds },
       );
     }
     const user = await this.users.findCredentials(email);
     const valid = await this.hasher.verify(user?.passwordHash, password);
-    if (!user || !valid) {
-      throw new UnauthorizedException({
-        code: 'invalid_credentials',
-        message: 'Invalid email or password',
-      });
-    }
+    if (!user || !valid) throw new AuthError('invalid_credentials', 'Invalid email or password');
     await this.loginFailures.recordSuccess(email);
     return { id: user.id, email: user.email };
   }
@@ -67,11 +62,7 @@ export class AuthService {
 
   async me(user: AuthUser): Promise<UserView> {
     const found = await this.users.findById(user.id);
-    if (!found)
-      throw new UnauthorizedException({
-        code: 'invalid_token',
-        message: 'A valid bearer token is required',
-      });
+    if (!found) throw new AuthError('invalid_token', 'A valid bearer token is required');
     return found;
   }
 }

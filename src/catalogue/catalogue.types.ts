@@ -1,3 +1,4 @@
+import { RateLimit } from '../limits/rate-limit';
 import { PriceModel } from './price-model';
 
 /** The catalogue as the rest of the platform reads it (metering, quotas, billing). */
@@ -49,11 +50,6 @@ export interface PlanMeter {
   included: number;
   enforcement: Enforcement;
   price: PriceModel;
-}
-
-export interface RateLimit {
-  limit: number;
-  periodSeconds: number;
 }
 
 export interface Plan {

@@ -12,7 +12,7 @@ import {
 import { PageQueryDto } from '../common/pagination';
 import { CreateMeterDto, MeterDto, MeterPageDto, UpdateMeterDto } from './dto/meters.dto';
 import { MetersService } from './meters.service';
-import { PlatformAdmin } from './platform-admin.guard';
+import { PlatformAdmin } from '../users/platform-admin.guard';
 
 @ApiTags('catalogue')
 @PlatformAdmin()

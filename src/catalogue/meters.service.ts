@@ -1,13 +1,9 @@
-import {
-  BadRequestException,
-  ConflictException,
-  Injectable,
-  NotFoundException,
-} from '@nestjs/common';
-import { PageQueryDto } from '../common/pagination';
+import { Injectable } from '@nestjs/common';
+import { decodeCursor, PageQueryDto, toPage } from '../common/pagination';
 import { isUniqueViolation } from '../database/database-errors';
-import { decodeMeterCursor, encodeMeterCursor, toCataloguePage } from './catalogue-cursor';
-import { Meter } from './catalogue.types';
+import { CatalogueCache } from './catalogue-cache';
+import { CatalogueError } from './catalogue.errors';
+import { Meter, METER_SLUG } from './catalogue.types';
 import { CreateMeterDto, MeterDto, MeterPageDto, UpdateMeterDto } from './dto/meters.dto';
 import { MetersRepository } from './meters.repository';
 
@@ -24,16 +20,20 @@ export function toMeterDto(meter: Meter): MeterDto {
 }
 
 export const meterNotFound = (slug: string) =>
-  new NotFoundException({ code: 'meter_not_found', message: `No meter "${slug}"` });
+  new CatalogueError('meter_not_found', `No meter "${slug}"`);
 
 /** The meters catalogue: what the platform counts. A meter's slug and aggregation never change. */
 @Injectable()
 export class MetersService {
-  constructor(private readonly meters: MetersRepository) {}
+  constructor(
+    private readonly meters: MetersRepository,
+    private readonly cache: CatalogueCache,
+  ) {}
 
   async list(page: PageQueryDto): Promise<MeterPageDto> {
-    const rows = await this.meters.listMeters(page.limit, decodeMeterCursor(page.cursor));
-    return toCataloguePage(rows, page.limit, (m) => encodeMeterCursor(m.slug), toMeterDto);
+    const after = decodeCursor(page.cursor, [METER_SLUG] as const);
+    const rows = await this.meters.listMeters(page.limit, after?.[0]);
+    return toPage(rows, page.limit, (m) => [m.slug], toMeterDto);
   }
 
   async get(slug: string): Promise<MeterDto> {
@@ -51,13 +51,11 @@ export class MetersService {
         valueProperty: body.valueProperty ?? null,
         groupBy: body.groupBy ?? [],
       });
+      this.cache.clear();
       return toMeterDto(meter);
     } catch (error) {
       if (isUniqueViolation(error, 'meters_pkey'))
-        throw new ConflictException({
-          code: 'meter_exists',
-          message: `A meter "${body.slug}" already exists`,
-        });
+        throw new CatalogueError('meter_exists', `A meter "${body.slug}" already exists`);
       throw error;
     }
   }
@@ -73,24 +71,17 @@ export class MetersService {
       (field) => body[field] !== undefined && body[field] !== current[field],
     );
     if (changed.length > 0) {
-      throw new BadRequestException({
-        code: 'immutable_field',
-        message: changed.map((field) => `${field} cannot change after a meter is created`),
+      throw new CatalogueError('immutable_field', 'A meter keeps its slug and aggregation', {
+        problems: changed.map((field) => ({
+          field,
+          message: `${field} cannot change after a meter is created`,
+        })),
       });
     }
     const updated = await this.meters.updateMeterLabels(slug, body.name, body.groupBy ?? []);
     if (!updated) throw meterNotFound(slug);
+    this.cache.clear();
     return toMeterDto(updated);
-  }
-
-  /** For metering: the meter events of type `slug` are counted by, or null. */
-  findBySlug(slug: string): Promise<Meter | null> {
-    return this.meters.findMeter(slug);
-  }
-
-  /** For metering and reports: every meter, by slug. */
-  listAll(): Promise<Meter[]> {
-    return this.meters.listAllMeters();
   }
 
   /** The slugs among `slugs` that name no meter. */

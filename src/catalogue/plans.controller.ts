@@ -21,7 +21,7 @@ import {
 } from './dto/plans.dto';
 import { PRICE_MODEL_DTOS } from './dto/price-model.dto';
 import { PlansService } from './plans.service';
-import { PlatformAdmin } from './platform-admin.guard';
+import { PlatformAdmin } from '../users/platform-admin.guard';
 
 @ApiTags('catalogue')
 @ApiExtraModels(...PRICE_MODEL_DTOS)

@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { requireOrgId } from '../database/tenant-scope';
-import { PlanPosition } from './catalogue-cursor';
-import { Plan, PlanMeter, RateLimit } from './catalogue.types';
+import { RateLimit } from '../limits/rate-limit';
+import { Plan, PlanMeter } from './catalogue.types';
 
 export interface PlanContent {
   name: string;
@@ -11,14 +11,6 @@ export interface PlanContent {
   baseFee: number;
   rateLimit: RateLimit;
   meters: PlanMeter[];
-}
-
-/** An org row, as locked for a plan change. */
-export interface OrgPlanRow {
-  id: string;
-  name: string;
-  planCode: string;
-  createdAt: Date;
 }
 
 interface PlanRow {
@@ -60,13 +52,13 @@ export class PlansRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   /** Plans cheapest first (then by code), `limit + 1` rows after `after`. */
-  async listPlans(limit: number, after?: PlanPosition): Promise<Plan[]> {
+  async listPlans(limit: number, after?: readonly [number, string]): Promise<Plan[]> {
     const rows: PlanRow[] = await this.dataSource.query(
       `SELECT ${PLAN_COLUMNS} FROM plans p
         WHERE $1::bigint IS NULL OR (p.base_fee, p.code) > ($1::bigint, $2::text)
         ORDER BY p.base_fee, p.code
         LIMIT $3`,
-      [after?.baseFee ?? null, after?.code ?? null, limit + 1],
+      [after?.[0] ?? null, after?.[1] ?? null, limit + 1],
     );
     return rows.map(toPlan);
   }
@@ -112,32 +104,6 @@ export class PlansRepository {
       [code, ...contentParams(plan)],
     );
     return rows[0] ? toPlan(rows[0]) : null;
-  }
-
-  /** The org, locked for the rest of the transaction. */
-  async lockOrg(manager: EntityManager, orgId: string): Promise<OrgPlanRow | null> {
-    const rows: OrgPlanRow[] = await manager.query(
-      `SELECT id, name, plan_code AS "planCode", created_at AS "createdAt"
-         FROM orgs WHERE id = $1 FOR UPDATE`,
-      [requireOrgId(orgId)],
-    );
-    return rows[0] ?? null;
-  }
-
-  /** Whether the plan exists; the row is share-locked so it cannot change under the caller. */
-  async lockPlanExists(manager: EntityManager, code: string): Promise<boolean> {
-    const rows: unknown[] = await manager.query(
-      `SELECT 1 FROM plans WHERE code = $1 FOR KEY SHARE`,
-      [code],
-    );
-    return rows.length > 0;
-  }
-
-  async setOrgPlan(manager: EntityManager, orgId: string, planCode: string): Promise<void> {
-    await manager.query(`UPDATE orgs SET plan_code = $2 WHERE id = $1`, [
-      requireOrgId(orgId),
-      planCode,
-    ]);
   }
 }
 

@@ -1,21 +1,9 @@
-import {
-  BadRequestException,
-  ConflictException,
-  Injectable,
-  NotFoundException,
-} from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
-import { ApiKeyVerifier } from '../api-keys/api-key-verifier.service';
-import { AuditService } from '../audit/audit.service';
-import { PageQueryDto } from '../common/pagination';
+import { Injectable } from '@nestjs/common';
+import { decodeCursor, PageQueryDto, toPage } from '../common/pagination';
 import { isUniqueViolation } from '../database/database-errors';
-import { OrgResponseDto } from '../orgs/dto/orgs.dto';
-import { orgNotFound } from '../orgs/org-role.guard';
-import { Membership } from '../orgs/orgs.repository';
-import { toOrgResponse } from '../orgs/orgs.service';
-import { decodePlanCursor, encodePlanCursor, toCataloguePage } from './catalogue-cursor';
-import { Plan } from './catalogue.types';
+import { CatalogueCache } from './catalogue-cache';
+import { CatalogueError } from './catalogue.errors';
+import { Plan, PLAN_CODE } from './catalogue.types';
 import {
   CreatePlanDto,
   PlanContentDto,
@@ -53,33 +41,33 @@ export function toPlanDto(plan: Plan): PlanDto {
 }
 
 export const planNotFound = (code: string) =>
-  new NotFoundException({ code: 'plan_not_found', message: `No plan "${code}"` });
+  new CatalogueError('plan_not_found', `No plan "${code}"`);
 
-const planCursor = (plan: Plan) => encodePlanCursor({ baseFee: plan.baseFee, code: plan.code });
+/** Plans are listed cheapest first, then by code. */
+const PLAN_ORDER = ['integer', PLAN_CODE] as const;
+const planSortKey = (plan: Plan) => [plan.baseFee, plan.code];
 
 /**
- * Plans (rate limit, monthly quota and price per meter) and moving an org between them. Cached
- * API-key credentials carry their plan's rate limit, so every change that can alter a key's limit
- * invalidates them after commit.
+ * Plans: a rate limit shared by each org's keys, and per meter a monthly quota and a price. The
+ * request path reads them through CatalogueCache, so a change reaches every instance within its
+ * TTL (this one at once).
  */
 @Injectable()
 export class PlansService {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
     private readonly plans: PlansRepository,
     private readonly meters: MetersService,
-    private readonly audit: AuditService,
-    private readonly verifier: ApiKeyVerifier,
+    private readonly cache: CatalogueCache,
   ) {}
 
   async list(page: PageQueryDto): Promise<PlanPageDto> {
-    const rows = await this.plans.listPlans(page.limit, decodePlanCursor(page.cursor));
-    return toCataloguePage(rows, page.limit, planCursor, toPlanDto);
+    const rows = await this.plans.listPlans(page.limit, decodeCursor(page.cursor, PLAN_ORDER));
+    return toPage(rows, page.limit, planSortKey, toPlanDto);
   }
 
   async listPublic(page: PageQueryDto): Promise<PublicPlanPageDto> {
-    const rows = await this.plans.listPlans(page.limit, decodePlanCursor(page.cursor));
-    return toCataloguePage(rows, page.limit, planCursor, toPublicPlanDto);
+    const rows = await this.plans.listPlans(page.limit, decodeCursor(page.cursor, PLAN_ORDER));
+    return toPage(rows, page.limit, planSortKey, toPublicPlanDto);
   }
 
   async get(code: string): Promise<PlanDto> {
@@ -94,10 +82,7 @@ export class PlansService {
       return toPlanDto(await this.plans.insertPlan(body.code, content));
     } catch (error) {
       if (isUniqueViolation(error, 'plans_pkey'))
-        throw new ConflictException({
-          code: 'plan_exists',
-          message: `A plan "${body.code}" already exists`,
-        });
+        throw new CatalogueError('plan_exists', `A plan "${body.code}" already exists`);
       throw error;
     }
   }
@@ -105,37 +90,15 @@ export class PlansService {
   /** Replaces everything but the code. Orgs on the plan get its new limits at once. */
   async replace(code: string, body: UpdatePlanDto): Promise<PlanDto> {
     if (body.code !== undefined && body.code !== code) {
-      throw new BadRequestException({
-        code: 'immutable_field',
-        message: ['code cannot change after a plan is created'],
+      throw new CatalogueError('immutable_field', 'A plan keeps its code', {
+        problems: [{ field: 'code', message: 'code cannot change after a plan is created' }],
       });
     }
     const content = await this.checkedContent(body);
     const plan = await this.plans.replacePlan(code, content);
     if (!plan) throw planNotFound(code);
-    await this.verifier.invalidate({ all: true });
+    this.cache.clear();
     return toPlanDto(plan);
-  }
-
-  /** Moves the org to `planCode`, audited in the same transaction; a no-op when it is on it. */
-  async changeOrgPlan(actor: Membership, planCode: string): Promise<OrgResponseDto> {
-    const { org, changed } = await this.dataSource.transaction(async (manager) => {
-      const current = await this.plans.lockOrg(manager, actor.orgId);
-      if (!current) throw orgNotFound();
-      if (!(await this.plans.lockPlanExists(manager, planCode))) throw planNotFound(planCode);
-      if (current.planCode === planCode) return { org: current, changed: false };
-      await this.plans.setOrgPlan(manager, actor.orgId, planCode);
-      await this.audit.record(manager, actor.orgId, {
-        actorUserId: actor.userId,
-        action: 'org.plan_changed',
-        targetType: 'org',
-        targetId: actor.orgId,
-        meta: { from: current.planCode, to: planCode },
-      });
-      return { org: { ...current, planCode }, changed: true };
-    });
-    if (changed) await this.verifier.invalidate({ orgId: actor.orgId });
-    return toOrgResponse({ ...org, role: actor.role });
   }
 
   /** For quotas and billing: the plan the org is on, with its meters; null for no such org. */
@@ -143,19 +106,20 @@ export class PlansService {
     return this.plans.findPlanOfOrg(orgId);
   }
 
-  /** For quotas and billing: a plan by code, or null. */
-  findByCode(code: string): Promise<Plan | null> {
-    return this.plans.findPlan(code);
-  }
-
   /** The body as stored, once every meter it names is known to exist. */
   private async checkedContent(body: PlanContentDto): Promise<PlanContent> {
     const unknown = new Set(await this.meters.findUnknownSlugs(body.meters.map((m) => m.meter)));
     if (unknown.size > 0) {
-      throw new BadRequestException({
-        code: 'unknown_meter',
-        message: body.meters.flatMap((m, i) =>
-          unknown.has(m.meter) ? [`meters.${i}.meter: there is no meter "${m.meter}"`] : [],
+      throw new CatalogueError('unknown_meter', 'The plan names meters that do not exist', {
+        problems: body.meters.flatMap((m, i) =>
+          unknown.has(m.meter)
+            ? [
+                {
+                  field: `meters.${i}.meter`,
+                  message: `meters.${i}.meter: there is no meter "${m.meter}"`,
+                },
+              ]
+            : [],
         ),
       });
     }

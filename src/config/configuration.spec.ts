@@ -38,18 +38,33 @@ describe('loadConfiguration', () => {
   describe('defaults', () => {
     it('starts from an empty environment with the documented defaults', () => {
       expect(loadConfiguration({})).toEqual({
-        app: { env: 'development', port: 3000, logLevel: 'info', trustProxy: false },
-        database: { url: undefined, embeddedDataDir: './.data', migrationsRun: true },
-        redis: { url: undefined, keyPrefix: '' },
+        app: {
+          env: 'development',
+          port: 3000,
+          logLevel: 'info',
+          trustProxy: false,
+          corsOrigins: [],
+          metricsToken: undefined,
+        },
+        database: {
+          url: undefined,
+          embeddedDataDir: './.data',
+          migrationsRun: true,
+          poolSize: 10,
+        },
+        redis: { url: undefined, clusterNodes: [], keyPrefix: '' },
         auth: {
           jwtSecret: DEVELOPMENT_JWT_SECRET,
           jwtAlgorithm: 'HS256',
           jwtExpiresMinutes: 60,
-          platformAdminEmails: [],
+          platformAdmin: undefined,
           loginFailuresPerEmail: 5,
           throttlePerIp: 60,
         },
-        limits: { failureMode: 'open' },
+        limits: { failureMode: 'open', apiKeyFailuresPerIp: 100 },
+        usage: { reportTimeoutMs: 10_000, retentionMonths: undefined },
+        billing: { invoiceGraceDays: 3 },
+        webhooks: { allowPrivateUrls: true, retryBaseSeconds: 5 },
       });
     });
 
@@ -83,29 +98,58 @@ describe('loadConfiguration', () => {
         JWT_SECRET: STRONG_SECRET,
         JWT_ALGORITHM: 'HS512',
         JWT_EXPIRES_MINUTES: '15',
-        PLATFORM_ADMIN_EMAILS: 'ops@example.com',
+        PLATFORM_ADMIN_EMAIL: ' Ops@Example.com ',
+        PLATFORM_ADMIN_PASSWORD: 'correct horse battery staple',
         RATE_LIMIT_FAILURE_MODE: 'closed',
         LOGIN_FAILURES_PER_EMAIL: '3',
         AUTH_THROTTLE_PER_IP: '100',
-        TRUST_PROXY: 'true',
+        API_KEY_FAILURES_PER_IP: '25',
+        TRUST_PROXY: '10.0.0.0/8, 192.168.1.7',
+        DATABASE_POOL_SIZE: '20',
+        REDIS_CLUSTER_NODES: 'r1:7000,r2:7001',
+        REPORT_TIMEOUT_MS: '2500',
+        INVOICE_GRACE_DAYS: '5',
+        WEBHOOK_ALLOW_PRIVATE_URLS: 'true',
+        WEBHOOK_RETRY_BASE_SECONDS: '2',
+        METRICS_TOKEN: 'a-metrics-token-of-some-length',
+        CORS_ORIGINS: 'https://app.example.com, http://localhost:5173',
+        RETENTION_MONTHS: '13',
       });
       expect(config).toEqual({
-        app: { env: 'test', port: 8080, logLevel: 'debug', trustProxy: true },
+        app: {
+          env: 'test',
+          port: 8080,
+          logLevel: 'debug',
+          trustProxy: ['10.0.0.0/8', '192.168.1.7'],
+          corsOrigins: ['https://app.example.com', 'http://localhost:5173'],
+          metricsToken: 'a-metrics-token-of-some-length',
+        },
         database: {
           url: 'postgresql://u:p@db:5432/metering',
           embeddedDataDir: '/tmp/pglite',
           migrationsRun: false,
+          poolSize: 20,
         },
-        redis: { url: 'rediss://cache:6380', keyPrefix: 'prod:' },
+        redis: {
+          url: 'rediss://cache:6380',
+          clusterNodes: [
+            { host: 'r1', port: 7000 },
+            { host: 'r2', port: 7001 },
+          ],
+          keyPrefix: 'prod:',
+        },
         auth: {
           jwtSecret: STRONG_SECRET,
           jwtAlgorithm: 'HS512',
           jwtExpiresMinutes: 15,
-          platformAdminEmails: ['ops@example.com'],
+          platformAdmin: { email: 'ops@example.com', password: 'correct horse battery staple' },
           loginFailuresPerEmail: 3,
           throttlePerIp: 100,
         },
-        limits: { failureMode: 'closed' },
+        limits: { failureMode: 'closed', apiKeyFailuresPerIp: 25 },
+        usage: { reportTimeoutMs: 2500, retentionMonths: 13 },
+        billing: { invoiceGraceDays: 5 },
+        webhooks: { allowPrivateUrls: true, retryBaseSeconds: 2 },
       });
     });
 
@@ -119,22 +163,26 @@ describe('loadConfiguration', () => {
       expect(loadConfiguration({ MIGRATIONS_RUN: value }).database.migrationsRun).toBe(expected);
     });
 
-    it('splits, trims and lower-cases PLATFORM_ADMIN_EMAILS, dropping empty entries', () => {
-      const config = loadConfiguration({
-        PLATFORM_ADMIN_EMAILS: ' Ann@Example.COM ,bob@x.io,, \tCAROL@Y.ORG\t ,',
-      });
-      expect(config.auth.platformAdminEmails).toEqual([
-        'ann@example.com',
-        'bob@x.io',
-        'carol@y.org',
-      ]);
+    it.each<[string, false | number | string[]]>([
+      ['false', false],
+      ['', false],
+      ['0', 0],
+      ['2', 2],
+      ['loopback', ['loopback']],
+      ['127.0.0.1, ::1', ['127.0.0.1', '::1']],
+      ['10.0.0.0/8,fd00::/8,uniquelocal', ['10.0.0.0/8', 'fd00::/8', 'uniquelocal']],
+    ])('reads TRUST_PROXY=%j', (value, expected) => {
+      expect(loadConfiguration({ TRUST_PROXY: value }).app.trustProxy).toEqual(expected);
     });
 
-    it('reads an empty PLATFORM_ADMIN_EMAILS as nobody', () => {
-      expect(loadConfiguration({ PLATFORM_ADMIN_EMAILS: '' }).auth.platformAdminEmails).toEqual([]);
-      expect(loadConfiguration({ PLATFORM_ADMIN_EMAILS: ' , ' }).auth.platformAdminEmails).toEqual(
-        [],
-      );
+    it('keeps production webhooks to public https URLs unless WEBHOOK_ALLOW_PRIVATE_URLS', () => {
+      const production = { NODE_ENV: 'production', JWT_SECRET: STRONG_SECRET };
+      expect(loadConfiguration(production).webhooks.allowPrivateUrls).toBe(false);
+      expect(
+        loadConfiguration({ ...production, WEBHOOK_ALLOW_PRIVATE_URLS: 'true' }).webhooks
+          .allowPrivateUrls,
+      ).toBe(true);
+      expect(loadConfiguration({ NODE_ENV: 'development' }).webhooks.allowPrivateUrls).toBe(true);
     });
 
     it.each(['0', '1', '65535'])('accepts PORT=%s', (port) => {
@@ -166,10 +214,47 @@ describe('loadConfiguration', () => {
       ['LOGIN_FAILURES_PER_EMAIL', 'five'],
       ['AUTH_THROTTLE_PER_IP', '-5'],
       ['TRUST_PROXY', 'yes please'],
+      ['TRUST_PROXY', 'true'],
+      ['TRUST_PROXY', '11'],
+      ['TRUST_PROXY', '10.0.0.0/33'],
+      ['TRUST_PROXY', '10.0.0.1, everyone'],
+      ['JWT_EXPIRES_MINUTES', '1441'],
+      ['API_KEY_FAILURES_PER_IP', '0'],
+      ['REDIS_CLUSTER_NODES', 'r1'],
+      ['REDIS_CLUSTER_NODES', 'r1:99999'],
+      ['REPORT_TIMEOUT_MS', '10'],
+      ['INVOICE_GRACE_DAYS', '-1'],
+      ['WEBHOOK_ALLOW_PRIVATE_URLS', 'sure'],
+      ['WEBHOOK_RETRY_BASE_SECONDS', '0'],
+      ['METRICS_TOKEN', 'short'],
+      ['CORS_ORIGINS', 'app.example.com'],
+      ['CORS_ORIGINS', 'https://app.example.com/path'],
+      ['DATABASE_POOL_SIZE', '0'],
+      ['RETENTION_MONTHS', '1'],
     ])('%s=%j', (name, value) => {
       const message = failure({ [name]: value });
       expect(message).toMatch(/^Invalid environment configuration/);
       expect(namedVariables(message)).toEqual([name]);
+    });
+
+    it('wants PLATFORM_ADMIN_EMAIL and PLATFORM_ADMIN_PASSWORD together, and a real password', () => {
+      expect(namedVariables(failure({ PLATFORM_ADMIN_EMAIL: 'ops@example.com' }))).toEqual([
+        'PLATFORM_ADMIN_PASSWORD',
+      ]);
+      expect(namedVariables(failure({ PLATFORM_ADMIN_PASSWORD: 'long enough secret' }))).toEqual([
+        'PLATFORM_ADMIN_EMAIL',
+      ]);
+      const short = failure({
+        PLATFORM_ADMIN_EMAIL: 'ops@example.com',
+        PLATFORM_ADMIN_PASSWORD: 'short',
+      });
+      expect(namedVariables(short)).toEqual(['PLATFORM_ADMIN_PASSWORD']);
+      expect(short).not.toContain('short"');
+      const bad = {
+        PLATFORM_ADMIN_EMAIL: 'not-an-email',
+        PLATFORM_ADMIN_PASSWORD: 'long enough secret',
+      };
+      expect(namedVariables(failure(bad))).toEqual(['PLATFORM_ADMIN_EMAIL']);
     });
 
     it('does not echo the refused value (it may hold a password)', () => {

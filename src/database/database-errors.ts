@@ -1,8 +1,15 @@
 import { QueryFailedError } from 'typeorm';
 
-/** True when `error` is Postgres' unique violation (23505), optionally of one named constraint. */
-export function isUniqueViolation(error: unknown, constraint?: string): boolean {
+function violation(error: unknown, sqlState: string, constraint?: string): boolean {
   if (!(error instanceof QueryFailedError)) return false;
   const driverError = error.driverError as { code?: string; constraint?: string };
-  return driverError.code === '23505' && (!constraint || driverError.constraint === constraint);
+  return driverError.code === sqlState && (!constraint || driverError.constraint === constraint);
 }
+
+/** True when `error` is Postgres' unique violation (23505), optionally of one named constraint. */
+export const isUniqueViolation = (error: unknown, constraint?: string) =>
+  violation(error, '23505', constraint);
+
+/** True when `error` is Postgres' foreign key violation (23503), optionally of one constraint. */
+export const isForeignKeyViolation = (error: unknown, constraint?: string) =>
+  violation(error, '23503', constraint);

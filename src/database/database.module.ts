@@ -1,11 +1,11 @@
-import { Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
+import { Global, Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { TypeOrmModule } from '@nestjs/typeorm';
+import { getDataSourceToken, TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/configuration';
 import { EmbeddedPostgres, startEmbeddedPostgres } from './embedded-postgres';
 import { runMigrationsLocked } from './migrate';
-import { buildDataSourceOptions, ConnectionSettings } from './typeorm-options';
+import { buildDataSourceOptions, ConnectionSettings, REPORTS } from './typeorm-options';
 
 const CONNECTION_SETTINGS = Symbol('CONNECTION_SETTINGS');
 
@@ -39,16 +39,22 @@ class ConnectionModule implements OnApplicationShutdown {
 }
 
 /**
- * TypeORM over the resolved connection. Pending migrations run inside the data source factory,
- * under an advisory lock, so that no provider ever sees an unmigrated schema.
+ * TypeORM over the resolved connection, as two pools: the main one, and a smaller one of the
+ * reports (usage windows, summaries, events, exports) whose statements Postgres cancels past
+ * `REPORT_TIMEOUT_MS`, so that no report, however heavy, can take the connections every other
+ * request needs. Pending migrations run inside the main data source's factory, under an advisory
+ * lock, so that no provider ever sees an unmigrated schema.
  */
+@Global()
 @Module({
   imports: [
     TypeOrmModule.forRootAsync({
       imports: [ConnectionModule],
       inject: [CONNECTION_SETTINGS, ConfigService],
       useFactory: (connection: ResolvedConnection, config: ConfigService<AppConfig, true>) => ({
-        ...buildDataSourceOptions(connection),
+        ...buildDataSourceOptions(connection, {
+          size: config.get('database', { infer: true }).poolSize,
+        }),
         migrationsRun: config.get('database', { infer: true }).migrationsRun,
       }),
       dataSourceFactory: async (options) => {
@@ -61,6 +67,39 @@ class ConnectionModule implements OnApplicationShutdown {
         return dataSource;
       },
     }),
+    ConnectionModule,
   ],
+  providers: [
+    {
+      provide: getDataSourceToken(REPORTS),
+      inject: [getDataSourceToken(), CONNECTION_SETTINGS, ConfigService],
+      useFactory: async (
+        main: DataSource,
+        connection: ResolvedConnection,
+        config: ConfigService<AppConfig, true>,
+      ): Promise<DataSource> => {
+        const { poolSize } = config.get('database', { infer: true });
+        // A database of one connection (the embedded PGlite: one session, whose socket server
+        // would interleave two connections' statements) serves the reports on that connection.
+        if (connection.embedded || poolSize === 1) return main;
+        return new DataSource(
+          buildDataSourceOptions(connection, {
+            size: Math.max(2, Math.ceil(poolSize / 4)),
+            statementTimeoutMs: config.get('usage', { infer: true }).reportTimeoutMs,
+          }),
+        ).initialize();
+      },
+    },
+  ],
+  exports: [getDataSourceToken(REPORTS)],
 })
-export class DatabaseModule {}
+export class DatabaseModule implements OnApplicationShutdown {
+  constructor(
+    @Inject(getDataSourceToken()) private readonly main: DataSource,
+    @Inject(getDataSourceToken(REPORTS)) private readonly reports: DataSource,
+  ) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.reports !== this.main && this.reports.isInitialized) await this.reports.destroy();
+  }
+}

@@ -1,5 +1,6 @@
-import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 
 /** A PGlite database served over the Postgres wire protocol on a loopback port. */
 export interface EmbeddedPostgres {
@@ -17,8 +18,10 @@ const importEsm = new Function('specifier', 'return import(specifier)') as <T>(
 
 /**
  * Starts PGlite with its data under `dataDir` (or, with `loadDataDir`, from a dump: used by
- * tests to copy a migrated template) and serves it on a free port of 127.0.0.1. PGlite is a
- * single session: each client should use a pool of one connection.
+ * tests to copy a migrated template) and serves it on a unix socket in a fresh directory only
+ * this user can enter (0700, the socket 0600): PGlite checks no password, so no other local
+ * user or container neighbour may reach it, as any could a loopback TCP port. PGlite is a single
+ * session: each client should use a pool of one connection.
  */
 export async function startEmbeddedPostgres(options: {
   dataDir?: string;
@@ -39,14 +42,19 @@ export async function startEmbeddedPostgres(options: {
   );
   // Several connections are accepted (two app instances over one embedded database, in tests),
   // but PGlite runs one query at a time and a transaction holds it exclusively.
-  const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: 16 });
+  const socketDir = mkdtempSync(join(tmpdir(), 'metering-pglite-'));
+  // libpq's naming: a client given the directory as `host` connects to `.s.PGSQL.<port>` in it.
+  const path = join(socketDir, '.s.PGSQL.5432');
+  const server = new PGLiteSocketServer({ db, path, maxConnections: 16 });
   await server.start();
+  chmodSync(path, 0o600);
   return {
-    url: `postgres://postgres@${server.getServerConn()}/postgres`,
+    url: `postgres://postgres@localhost:5432/postgres?host=${encodeURIComponent(socketDir)}`,
     dump: () => db.dumpDataDir('none'),
     async stop() {
       await server.stop();
       await db.close();
+      rmSync(socketDir, { recursive: true, force: true });
     },
   };
 }

@@ -3,12 +3,28 @@ import { join } from 'node:path';
 
 export interface ConnectionSettings {
   url: string;
-  /** An embedded PGlite serves one connection only. */
+  /** An embedded PGlite runs one statement at a time: each pool gets one connection. */
   embedded: boolean;
 }
 
+export interface PoolSettings {
+  /** Connections of this pool. */
+  size: number;
+  /** Postgres cancels any statement of this pool running longer (ms). */
+  statementTimeoutMs?: number;
+}
+
+/** The name of the reports' own pool (see DatabaseModule). */
+export const REPORTS = 'reports';
+
+/** A request waits at most this long for a connection: an unreachable Postgres is a quick 503. */
+const CONNECT_TIMEOUT_MS = 2_000;
+
 /** One definition of the connection, shared by the app and the TypeORM CLI. */
-export function buildDataSourceOptions(settings: ConnectionSettings): DataSourceOptions {
+export function buildDataSourceOptions(
+  settings: ConnectionSettings,
+  pool: PoolSettings = { size: 10 },
+): DataSourceOptions {
   return {
     type: 'postgres',
     url: settings.url,
@@ -19,8 +35,11 @@ export function buildDataSourceOptions(settings: ConnectionSettings): DataSource
     migrationsRun: false,
     installExtensions: false,
     uuidExtension: 'pgcrypto',
-    extra: settings.embedded
-      ? { max: 1 }
-      : { max: 10, connectionTimeoutMillis: 5_000, idleTimeoutMillis: 30_000 },
+    extra: {
+      max: settings.embedded ? 1 : pool.size,
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      idleTimeoutMillis: 30_000,
+      ...(pool.statementTimeoutMs ? { statement_timeout: pool.statementTimeoutMs } : {}),
+    },
   };
 }

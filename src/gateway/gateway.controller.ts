@@ -1,9 +1,10 @@
-import { Body, Controller, Get, HttpCode, Post, Req, Res, SetMetadata } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
-import { Request, Response } from 'express';
-import { AUTH_KIND, AuthKind } from '../common/auth.decorators';
-import { Metered } from '../metering/metered';
+import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
+import { ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiKeyCheck } from '../api-keys/api-key-call';
+import { CurrentApiKeyCheck } from '../api-keys/api-key.guard';
+import { ApiKeyAuth, Metered } from '../metering/api-key-auth.decorator';
 import { GatewayService } from './gateway.service';
+import { IdempotencyKey } from './idempotency-key.decorator';
 import { VerifyRequestDto, VerifyResultDto } from './verify.dto';
 
 @ApiTags('v1')
@@ -14,7 +15,9 @@ export class GatewayController {
   @Get('ping')
   @Metered('api_calls')
   @ApiOperation({ summary: 'A cheap metered call (meter `api_calls`), for trying a key' })
-  @ApiOkResponse({ schema: { example: { pong: true } } })
+  @ApiOkResponse({
+    schema: { type: 'object', properties: { pong: { type: 'boolean', example: true } } },
+  })
   ping(): { pong: true } {
     return { pong: true };
   }
@@ -22,18 +25,25 @@ export class GatewayController {
   /** Answers 200 for any key, good or bad: the verdict is in the body (as Unkey's verify). */
   @Post('verify')
   @HttpCode(200)
-  @SetMetadata(AUTH_KIND, 'api-key' satisfies AuthKind)
-  @ApiSecurity('api-key')
+  @ApiKeyAuth({ verdictInBody: true, admittedBy: 'handler' })
   @ApiOperation({
     summary:
       'Verify the key in the header (scope `verify`); takes one rate-limit unit, and records `cost` units of `meter` if given',
+    description:
+      'For an unknown, revoked or expired key the answer is `{valid: false, code}` and nothing else.',
+  })
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description:
+      '1 to 255 characters: a retry with the same key records nothing more and answers what the first call answered (24 hours)',
   })
   @ApiOkResponse({ type: VerifyResultDto })
   verify(
-    @Req() request: Request,
+    @CurrentApiKeyCheck() check: ApiKeyCheck,
     @Body() body: VerifyRequestDto,
-    @Res({ passthrough: true }) response: Response,
+    @IdempotencyKey() idempotencyKey?: string,
   ): Promise<VerifyResultDto> {
-    return this.gateway.verify(request.headers, body, response);
+    return this.gateway.verify(check, body, idempotencyKey);
   }
 }

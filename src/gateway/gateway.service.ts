@@ -1,146 +1,149 @@
-import { BadRequestException, Injectable } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
-import { IncomingHttpHeaders } from 'node:http';
-import { Response } from 'express';
-import { extractApiKey } from '../api-keys/api-key-format';
-import { ApiKeyUsageTracker } from '../api-keys/api-key-usage.tracker';
-import { ApiKeyVerifier, KeyCheck, VerifiedApiKey } from '../api-keys/api-key-verifier.service';
+import { Injectable } from '@nestjs/common';
+import { Cron, CronExpression } from '@nestjs/schedule';
+import { createHash } from 'node:crypto';
+import { ApiKeyCall, ApiKeyCheck, VerifiedApiKey } from '../api-keys/api-key-call';
+import { validationFailed } from '../common/domain-error';
+import { secondsToNextPeriod } from '../common/period';
+import { Admission, AdmissionService } from '../metering/admission.service';
 import { quotaAmount } from '../metering/event-validation';
-import { MAX_COUNT_COST, eventsForCall } from '../metering/metered-events';
-import { Admission, MeteringService, secondsToNextPeriod } from '../metering/metering.service';
-import { setRateLimitHeaders } from '../rate-limit/rate-limit-headers';
-import { takeRequestUnit } from '../rate-limit/rate-limit.guard';
-import { RateDecision, RateLimiterService } from '../rate-limit/rate-limiter.service';
-import { VerifyCode, VerifyRequestDto, VerifyResultDto } from './verify.dto';
+import { MAX_COUNT_COST } from '../metering/metered-events';
+import { MeteringService } from '../metering/metering.service';
+import { MeteringError } from '../metering/metering.errors';
+import { VerifyAnswersRepository } from './verify-answers.repository';
+import { QuotaStateDto, VerifyCode, VerifyRequestDto, VerifyResultDto } from './verify.dto';
 
-const CODES: Record<Exclude<KeyCheck['status'], 'valid'>, VerifyCode> = {
+const REFUSED: Record<Exclude<ApiKeyCheck['status'], 'valid'>, VerifyCode> = {
   not_found: 'NOT_FOUND',
   revoked: 'REVOKED',
   expired: 'EXPIRED',
 };
 
-type QuotaState = NonNullable<VerifyResultDto['quota']>;
+const keyHash = (idempotencyKey: string) =>
+  createHash('sha256').update(idempotencyKey).digest('base64url');
 
+/**
+ * The gateway call, as Unkey's verify: is this key good for one more request right now? The
+ * verdict is in the body, 200 for any key. With `meter`, a valid answer also records `cost`
+ * units of it; with an `Idempotency-Key`, a retry records nothing more and answers what the first
+ * call answered (Stripe's rule), for 24 hours.
+ */
 @Injectable()
 export class GatewayService {
   constructor(
-    private readonly verifier: ApiKeyVerifier,
-    private readonly usage: ApiKeyUsageTracker,
-    private readonly limiter: RateLimiterService,
+    private readonly admission: AdmissionService,
     private readonly metering: MeteringService,
+    private readonly answers: VerifyAnswersRepository,
   ) {}
 
-  /**
-   * The gateway call: is this key good for one more request right now? With `meter`, a valid
-   * answer also records `cost` units of it, once per `Idempotency-Key`.
-   */
   async verify(
-    headers: IncomingHttpHeaders,
+    check: ApiKeyCheck,
     body: VerifyRequestDto,
-    response: Response,
+    idempotencyKey?: string,
   ): Promise<VerifyResultDto> {
-    const result = await this.verifier.check(extractApiKey(headers));
-    if (result.status !== 'valid') return verdict(CODES[result.status], result.key);
-    const key = result.key;
-    if (!key.scopes.includes('verify')) return verdict('FORBIDDEN', key);
-    if (!body.meter) {
-      const decision = await takeRequestUnit(this.limiter, key, response);
-      setRateLimitHeaders(response, decision);
-      if (decision.allowed) this.usage.noteUse(key.id);
-      return verdict(decision.allowed ? 'VALID' : 'RATE_LIMITED', key, decision);
+    if (check.status !== 'valid') return { valid: false, code: REFUSED[check.status] };
+    const { call } = check;
+    if (!call.key.scopes.includes('verify')) {
+      const admission = await this.admission.admit(call);
+      return verdict(
+        admission.outcome === 'rate_limited' ? 'RATE_LIMITED' : 'FORBIDDEN',
+        call.key,
+        admission,
+      );
     }
-    return this.verifyAndRecord(
-      key,
-      body.meter,
-      body.cost ?? 1,
-      headers['idempotency-key'],
-      response,
-    );
+    if (!body.meter) {
+      const admission = await this.admission.admit(call);
+      return verdict(
+        admission.outcome === 'admitted' ? 'VALID' : 'RATE_LIMITED',
+        call.key,
+        admission,
+      );
+    }
+    return this.verifyAndRecord(call, body.meter, body.cost ?? 1, idempotencyKey);
   }
 
   private async verifyAndRecord(
-    key: VerifiedApiKey,
+    call: ApiKeyCall,
     meterSlug: string,
     cost: number,
-    idempotencyKey: string | string[] | undefined,
-    response: Response,
+    idempotencyKey: string | undefined,
   ): Promise<VerifyResultDto> {
-    const meter = (await this.metering.meters()).get(meterSlug);
+    const meter = await this.metering.meter(meterSlug);
     if (!meter || meter.aggregation === 'unique_count') {
-      throw new BadRequestException({
-        code: 'validation_failed',
-        message: [`meter "${meterSlug}" cannot be recorded by verify`],
-      });
+      throw new MeteringError('unknown_meter', `meter "${meterSlug}" cannot be recorded by verify`);
     }
     if (meter.aggregation === 'count' && (!Number.isInteger(cost) || cost > MAX_COUNT_COST)) {
-      throw new BadRequestException({
-        code: 'validation_failed',
-        message: [`cost must be a whole number ≤ ${MAX_COUNT_COST} for a count meter`],
-      });
+      throw validationFailed([
+        {
+          field: 'cost',
+          message: `cost must be a whole number ≤ ${MAX_COUNT_COST} for a count meter`,
+        },
+      ]);
     }
-    const idem =
-      typeof idempotencyKey === 'string' && idempotencyKey.length > 0
-        ? idempotencyKey.slice(0, 100)
-        : randomUUID();
-    const events = eventsForCall(meter, cost, `verify:${idem}`);
-    const admission = await this.metering.admit(key, events, 1, response);
-    setRateLimitHeaders(response, admission.rate);
-    if (admission.outcome === 'rate_limited') return verdict('RATE_LIMITED', key, admission.rate);
+    const { orgId } = call.key;
+    const hash = idempotencyKey === undefined ? undefined : keyHash(idempotencyKey);
+    const first = hash ? await this.answers.findAnswer(orgId, hash) : null;
+    if (first) {
+      // A retry: it pays a rate-limit unit like any call, and records nothing.
+      const admission = await this.admission.admit(call);
+      return admission.outcome === 'rate_limited'
+        ? verdict('RATE_LIMITED', call.key, admission)
+        : first;
+    }
+    const usage = await this.metering.usageOfCall(meter.slug, cost, hash && `verify:${hash}`);
+    const admission = await this.admission.admit(call, usage);
+    if (admission.outcome === 'rate_limited') return verdict('RATE_LIMITED', call.key, admission);
     if (admission.outcome === 'quota_exceeded') {
-      const { charge, used } = admission;
+      const { exceeded, used } = admission;
       return verdict(
         'QUOTA_EXCEEDED',
-        key,
-        admission.rate,
-        quotaState(charge.meter, charge.included, used),
+        call.key,
+        admission,
+        quotaState(exceeded.meter, exceeded.included, used),
       );
     }
-    const fresh = await this.metering.commit(key, admission, events);
-    this.usage.noteUse(key.id);
-    // A repeated Idempotency-Key reserved units that were given back: report usage without them.
-    const returned = events.reduce(
-      (units, event, i) => units + (fresh[i] ? 0 : quotaAmount(event)),
-      0,
-    );
-    return verdict('VALID', key, admission.rate, quotaAfter(admission, meter.slug, returned));
+    const fresh = await this.metering.record(call, usage);
+    // Units reserved for a repeated id were given back: report usage without them.
+    const returned = usage.reduce((units, e, i) => units + (fresh[i] ? 0 : quotaAmount(e)), 0);
+    const index = admission.charges.findIndex((c) => c.meter === meter.slug);
+    const quota =
+      index >= 0 && admission.usedAfter
+        ? quotaState(
+            meter.slug,
+            admission.charges[index].included,
+            admission.usedAfter[index] - returned,
+          )
+        : undefined;
+    const answer = verdict('VALID', call.key, admission, quota);
+    return hash ? this.answers.rememberAnswer(orgId, hash, answer) : answer;
+  }
+
+  @Cron(CronExpression.EVERY_HOUR)
+  async forgetOldAnswers(): Promise<void> {
+    await this.answers.deleteExpired();
   }
 }
 
-function quotaState(meter: string, limit: number, used: number): QuotaState {
+function quotaState(meter: string, limit: number, used: number): QuotaStateDto {
   return { meter, limit, remaining: Math.max(0, limit - used), reset: secondsToNextPeriod() };
-}
-
-function quotaAfter(
-  admission: Admission & { outcome: 'admitted' },
-  meter: string,
-  returned: number,
-): QuotaState | undefined {
-  const index = admission.charges.findIndex((c) => c.meter === meter);
-  if (index < 0 || !admission.usedAfter) return undefined;
-  return quotaState(
-    meter,
-    admission.charges[index].included,
-    admission.usedAfter[index] - returned,
-  );
 }
 
 function verdict(
   code: VerifyCode,
-  key?: VerifiedApiKey,
-  decision?: RateDecision,
-  quota?: QuotaState,
+  key: VerifiedApiKey,
+  admission: Admission,
+  quota?: QuotaStateDto,
 ): VerifyResultDto {
   return {
     valid: code === 'VALID',
     code,
-    keyId: key?.id ?? null,
-    orgId: key?.orgId ?? null,
-    scopes: key?.scopes ?? [],
-    ratelimit: decision
-      ? { limit: decision.limit, remaining: decision.remaining, reset: decision.resetSeconds }
-      : key
-        ? { limit: key.rateLimit.limit, remaining: key.rateLimit.limit, reset: 0 }
-        : null,
+    keyId: key.id,
+    orgId: key.orgId,
+    scopes: key.scopes,
+    ratelimit: {
+      limit: admission.rate.limit,
+      remaining: admission.rate.remaining,
+      reset: admission.rate.resetSeconds,
+    },
     ...(quota ? { quota } : {}),
   };
 }

@@ -14,19 +14,36 @@ export const VERIFY_CODES = [
 export type VerifyCode = (typeof VERIFY_CODES)[number];
 
 export class RateLimitStateDto {
-  @ApiProperty() limit: number;
-  @ApiProperty() remaining: number;
-  @ApiProperty({ description: 'Seconds until a unit comes back' }) reset: number;
+  @ApiProperty({ example: 100 }) limit: number;
+  @ApiProperty({ example: 99 }) remaining: number;
+  @ApiProperty({ description: 'Seconds until a unit comes back', example: 1 }) reset: number;
+}
+
+export class QuotaStateDto {
+  @ApiProperty({ example: 'api_calls' }) meter: string;
+  @ApiProperty({ description: 'Units included this period', example: 1000 }) limit: number;
+  @ApiProperty({ example: 958 }) remaining: number;
+  @ApiProperty({ description: 'Seconds until the next period', example: 86400 }) reset: number;
 }
 
 export class VerifyResultDto {
-  @ApiProperty() valid: boolean;
-  @ApiProperty({ enum: VERIFY_CODES }) code: VerifyCode;
-  @ApiProperty({ format: 'uuid', nullable: true, type: String }) keyId: string | null;
-  @ApiProperty({ format: 'uuid', nullable: true, type: String }) orgId: string | null;
-  @ApiProperty({ enum: API_KEY_SCOPES, isArray: true }) scopes: ApiKeyScope[];
-  @ApiProperty({ type: RateLimitStateDto, nullable: true }) ratelimit: RateLimitStateDto | null;
-  @ApiPropertyOptional() quota?: { meter: string; limit: number; remaining: number; reset: number };
+  @ApiProperty({ example: true }) valid: boolean;
+  @ApiProperty({ enum: VERIFY_CODES, example: 'VALID' }) code: VerifyCode;
+  @ApiPropertyOptional({
+    format: 'uuid',
+    description: 'Absent for NOT_FOUND, REVOKED and EXPIRED',
+  })
+  keyId?: string;
+  @ApiPropertyOptional({ format: 'uuid', description: 'Absent for NOT_FOUND, REVOKED and EXPIRED' })
+  orgId?: string;
+  @ApiPropertyOptional({ enum: API_KEY_SCOPES, isArray: true, example: ['verify'] })
+  scopes?: ApiKeyScope[];
+  @ApiPropertyOptional({ type: RateLimitStateDto }) ratelimit?: RateLimitStateDto;
+  @ApiPropertyOptional({
+    type: QuotaStateDto,
+    description: "With `meter` on a plan's hard quota: the quota after this call",
+  })
+  quota?: QuotaStateDto;
 }
 
 export class VerifyRequestDto {
@@ -41,6 +58,7 @@ export class VerifyRequestDto {
 
   @ApiPropertyOptional({
     default: 1,
+    example: 1,
     description: 'Units of `meter` to record (a whole number ≤ 1000 for count meters)',
   })
   @IsOptional()

@@ -1,11 +1,22 @@
+import Ajv, { ErrorObject, ValidateFunction } from 'ajv';
 import { Meter } from '../catalogue/catalogue.types';
+import { Problem } from '../common/domain-error';
+import { parseInstant } from '../common/instant';
+import {
+  CLOUD_EVENT_BATCH_SCHEMA,
+  CLOUD_EVENT_SCHEMA,
+  EVENT_BATCH_SCHEMA,
+  EVENT_SCHEMA,
+} from './event-schema';
 
-export const MAX_BATCH = 1000;
 export const MAX_FUTURE_MS = 5 * 60_000;
 export const MAX_PAST_MS = 35 * 24 * 3600_000;
 export const MAX_DATA_BYTES = 8 * 1024;
-const EVENT_FIELDS = new Set(['id', 'type', 'time', 'subject', 'data']);
-const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
+/** Usage quantities are JSON numbers, exact for integers up to 2^53. */
+export const MAX_VALUE = 2 ** 53;
+
+/** How the body of `POST /v1/events` is written (its Content-Type). */
+export type EventFormat = 'json' | 'cloudevent' | 'cloudevent-batch';
 
 /** An event that passed validation, with what the meter reads from it. */
 export interface ValidEvent {
@@ -20,124 +31,225 @@ export interface ValidEvent {
   groupValues: Record<string, string>;
 }
 
-export type BatchValidation = { events: ValidEvent[] } | { problems: string[] };
+/** A problem with an event; `negative` marks the one with a code of its own (`negative_value`). */
+export interface EventProblem extends Problem {
+  negative?: boolean;
+}
+
+export type BatchValidation = { events: ValidEvent[] } | { problems: EventProblem[] };
+
+/** The fields of an event, once its shape is known to be right. */
+interface RawEvent {
+  id: string;
+  type: string;
+  time?: string;
+  subject?: string | null;
+  data?: Record<string, unknown> | null;
+}
+
+const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, validateFormats: false });
+ajv.addKeyword('x-rule').addKeyword('x-message').addKeyword('example');
+const SHAPES: Record<'event' | 'batch' | EventFormat, ValidateFunction> = {
+  json: ajv.compile(EVENT_SCHEMA),
+  event: ajv.compile(EVENT_SCHEMA),
+  batch: ajv.compile(EVENT_BATCH_SCHEMA),
+  cloudevent: ajv.compile(CLOUD_EVENT_SCHEMA),
+  'cloudevent-batch': ajv.compile(CLOUD_EVENT_BATCH_SCHEMA),
+};
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** `{events: [...]}` or one event: the events in order, or every problem, named by index. */
+/**
+ * One event or `{events: [...]}` (or CloudEvents, one or a batch): the events in order, or every
+ * problem, each named by the field it is about (`events[3].id`). The shape is checked against the
+ * one event schema; then each event against the catalogue and the clock.
+ */
 export function validateEventBatch(
   body: unknown,
-  meters: Map<string, Meter>,
+  meters: ReadonlyMap<string, Meter>,
   now: number,
+  format: EventFormat = 'json',
 ): BatchValidation {
-  let raw: unknown[];
-  let single = false;
-  if (isPlainObject(body) && 'events' in body) {
-    const extra = Object.keys(body).filter((k) => k !== 'events');
-    if (extra.length) return { problems: extra.map((k) => `property ${k} should not exist`) };
-    if (!Array.isArray(body.events)) return { problems: ['events must be an array'] };
-    raw = body.events;
-    if (raw.length === 0 || raw.length > MAX_BATCH) {
-      return { problems: [`events must contain between 1 and ${MAX_BATCH} events`] };
-    }
-  } else if (isPlainObject(body)) {
-    raw = [body];
-    single = true;
-  } else {
-    return { problems: ['body must be an event or {events: [...]}'] };
+  const shape = format === 'json' && isPlainObject(body) && 'events' in body ? 'batch' : format;
+  if (format !== 'cloudevent-batch' && !isPlainObject(body))
+    return { problems: [{ field: 'body', message: 'body must be an event or {events: [...]}' }] };
+  const validate = SHAPES[shape];
+  const errors = validate(body) ? [] : (validate.errors ?? []);
+  if (shape !== 'batch' && shape !== 'cloudevent-batch') {
+    if (errors.length) return { problems: shapeProblems(errors) };
+    return checkAll([body], meters, now, () => '');
   }
-  const problems: string[] = [];
+  // A problem with the batch itself (not an array, too long) leaves no events to look at.
+  const itemsPath = shape === 'batch' ? '/events' : '';
+  const perItem = new Map<number, ErrorObject[]>();
+  for (const error of errors) {
+    const index = itemIndex(error.instancePath, itemsPath);
+    if (index === null) return { problems: shapeProblems(errors) };
+    perItem.set(index, [...(perItem.get(index) ?? []), error]);
+  }
+  const items = (shape === 'batch' ? (body as { events: unknown[] }).events : body) as unknown[];
+  const name = shape === 'batch' ? (i: number) => `events[${i}].` : (i: number) => `[${i}].`;
+  return checkAll(items, meters, now, name, perItem);
+}
+
+/** Which item of a batch an error is about, or null for the batch itself. */
+function itemIndex(instancePath: string, itemsPath: string): number | null {
+  if (!instancePath.startsWith(`${itemsPath}/`)) return null;
+  const index = instancePath.slice(itemsPath.length + 1).split('/')[0];
+  return /^\d+$/.test(index) ? Number(index) : null;
+}
+
+/** Every event, in order: its shape problems if it has some, else its semantics checked. */
+function checkAll(
+  items: unknown[],
+  meters: ReadonlyMap<string, Meter>,
+  now: number,
+  name: (index: number) => string,
+  shapeErrors = new Map<number, ErrorObject[]>(),
+): BatchValidation {
+  const problems: EventProblem[] = [];
   const events: ValidEvent[] = [];
-  raw.forEach((candidate, index) => {
-    const at = single ? '' : `events[${index}].`;
-    const result = validateEvent(candidate, meters, now);
-    if ('problems' in result) problems.push(...result.problems.map((p) => `${at}${p}`));
-    else events.push(result.event);
+  items.forEach((item, i) => {
+    const errors = shapeErrors.get(i);
+    if (errors) {
+      problems.push(...shapeProblems(errors));
+      return;
+    }
+    const result = checkEvent(item as RawEvent, meters, now);
+    if ('event' in result) events.push(result.event);
+    else problems.push(...result.problems.map((p) => named(p, name(i) + p.field)));
   });
   return problems.length ? { problems } : { events };
 }
 
-function validateEvent(
-  candidate: unknown,
-  meters: Map<string, Meter>,
+/** ajv's errors in the platform's words, one per field and rule. */
+function shapeProblems(errors: ErrorObject[]): EventProblem[] {
+  const seen = new Set<string>();
+  const problems: EventProblem[] = [];
+  for (const error of errors) {
+    const problem = shapeProblem(error);
+    const key = `${problem.field}\u0000${problem.message}`;
+    if (!seen.has(key)) problems.push(problem);
+    seen.add(key);
+  }
+  return problems;
+}
+
+function shapeProblem(error: ErrorObject): EventProblem {
+  const path = error.instancePath
+    .split('/')
+    .slice(1)
+    .map((part) => (/^\d+$/.test(part) ? `[${part}]` : `.${part}`))
+    .join('')
+    .replace(/^\./, '');
+  const schema = (error.parentSchema ?? {}) as Record<string, unknown>;
+  const join = (name: string) => (path ? `${path}.${name}` : name);
+  if (error.keyword === 'additionalProperties') {
+    const name = (error.params as { additionalProperty: string }).additionalProperty;
+    return { field: join(name), message: `property ${join(name)} should not exist` };
+  }
+  if (error.keyword === 'required') {
+    const name = (error.params as { missingProperty: string }).missingProperty;
+    const rule = (schema.properties as Record<string, { 'x-rule'?: string }>)[name]?.['x-rule'];
+    return { field: join(name), message: `${join(name)} must be ${rule ?? 'present'}` };
+  }
+  const field = path || 'body';
+  if (typeof schema['x-message'] === 'string') return { field, message: schema['x-message'] };
+  if (typeof schema['x-rule'] === 'string')
+    return { field, message: `${field} must be ${schema['x-rule']}` };
+  return { field, message: `${field} ${error.message ?? 'is not valid'}` };
+}
+
+/** A semantic problem (found per event) named by its full path, in the field and the message. */
+function named(problem: EventProblem, field: string): EventProblem {
+  return { ...problem, field, message: `${field} ${problem.message}` };
+}
+
+/** What the schema cannot say: the meter exists, the time is in the window, the data and value fit. */
+function checkEvent(
+  raw: RawEvent,
+  meters: ReadonlyMap<string, Meter>,
   now: number,
-): { event: ValidEvent } | { problems: string[] } {
-  if (!isPlainObject(candidate)) return { problems: ['event must be an object'] };
-  const problems: string[] = [];
-  for (const key of Object.keys(candidate))
-    if (!EVENT_FIELDS.has(key)) problems.push(`property ${key} should not exist`);
-
-  const { id, type, time, subject, data } = candidate;
-  if (typeof id !== 'string' || id.length < 1 || id.length > 128)
-    problems.push('id must be a string of 1 to 128 characters');
-
-  const meter = typeof type === 'string' ? meters.get(type) : undefined;
-  if (typeof type !== 'string') problems.push('type must be a meter slug');
-  else if (!meter) problems.push(`type "${type.slice(0, 64)}" is not a known meter`);
-
-  let at = now;
-  if (time !== undefined) {
-    const parsed = typeof time === 'string' && ISO_8601.test(time) ? Date.parse(time) : NaN;
-    if (Number.isNaN(parsed)) problems.push('time must be an ISO-8601 date-time with a time zone');
-    else if (parsed > now + MAX_FUTURE_MS)
-      problems.push('time must not be more than 5 minutes in the future');
-    else if (parsed < now - MAX_PAST_MS)
-      problems.push('time must not be more than 35 days in the past');
-    else at = parsed;
-  }
-
-  if (
-    subject !== undefined &&
-    subject !== null &&
-    (typeof subject !== 'string' || subject.length > 256)
-  ) {
-    problems.push('subject must be a string of at most 256 characters');
-  }
-
-  let payload: Record<string, unknown> = {};
-  if (data !== undefined && data !== null) {
-    if (!isPlainObject(data)) problems.push('data must be a JSON object');
-    else if (Buffer.byteLength(JSON.stringify(data)) > MAX_DATA_BYTES)
-      problems.push('data must be at most 8 KB');
-    else payload = data;
-  }
-
-  let value: number | null = null;
-  const groupValues: Record<string, string> = {};
-  if (meter && isPlainObject(payload)) {
-    const property = meter.valueProperty;
-    if (meter.aggregation === 'unique_count') {
-      const v = property ? payload[property] : undefined;
-      if (typeof v !== 'string' && typeof v !== 'number')
-        problems.push(`data.${property} must be a string or a number`);
-    } else if (meter.aggregation !== 'count' && property) {
-      const v = payload[property];
-      const n =
-        typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
-      if (!Number.isFinite(n)) problems.push(`data.${property} must be a number`);
-      else value = n;
-    }
-    for (const key of meter.groupBy) {
-      const v = payload[key];
-      if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean')
-        groupValues[key] = String(v);
-    }
-  }
-
+): { event: ValidEvent } | { problems: EventProblem[] } {
+  const problems: EventProblem[] = [];
+  const meter = meters.get(raw.type);
+  if (!meter) problems.push({ field: 'type', message: `"${raw.type}" is not a known meter` });
+  const time = eventTime(raw.time, now, problems);
+  const data = eventData(raw.data, problems);
+  const value = meter && data ? meterValue(meter, data, problems) : null;
   if (problems.length) return { problems };
   return {
     event: {
-      id: id as string,
+      id: raw.id,
       meter: meter!,
-      time: new Date(at),
+      time,
       // An empty subject is no subject (rollups and reports cannot tell them apart).
-      subject: typeof subject === 'string' && subject !== '' ? subject : null,
-      data: payload,
+      subject: raw.subject ? raw.subject : null,
+      data: data!,
       value,
-      groupValues,
+      groupValues: groupValuesOf(meter!, data!),
     },
   };
+}
+
+function eventTime(text: string | undefined, now: number, problems: EventProblem[]): Date {
+  if (text === undefined) return new Date(now);
+  const at = parseInstant(text);
+  if (!at)
+    problems.push({ field: 'time', message: 'must be an ISO-8601 date-time with a time zone' });
+  else if (at.getTime() > now + MAX_FUTURE_MS)
+    problems.push({ field: 'time', message: 'must not be more than 5 minutes in the future' });
+  else if (at.getTime() < now - MAX_PAST_MS)
+    problems.push({ field: 'time', message: 'must not be more than 35 days in the past' });
+  return at ?? new Date(now);
+}
+
+function eventData(
+  data: Record<string, unknown> | null | undefined,
+  problems: EventProblem[],
+): Record<string, unknown> | null {
+  if (data === undefined || data === null) return {};
+  if (Buffer.byteLength(JSON.stringify(data)) > MAX_DATA_BYTES) {
+    problems.push({ field: 'data', message: 'must be at most 8 KB' });
+    return null;
+  }
+  return data;
+}
+
+/** The number the meter aggregates, checked: finite, at most 2^53 in magnitude, ≥ 0 for sums. */
+function meterValue(
+  meter: Meter,
+  data: Record<string, unknown>,
+  problems: EventProblem[],
+): number | null {
+  const property = meter.valueProperty;
+  if (meter.aggregation === 'count' || !property) return null;
+  const field = `data.${property}`;
+  const v = data[property];
+  if (meter.aggregation === 'unique_count') {
+    if (typeof v !== 'string' && typeof v !== 'number')
+      problems.push({ field, message: 'must be a string or a number' });
+    return null;
+  }
+  const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
+  if (!Number.isFinite(n)) problems.push({ field, message: 'must be a number' });
+  else if (Math.abs(n) > MAX_VALUE)
+    problems.push({ field, message: 'must be a number of magnitude at most 2^53' });
+  else if (n < 0 && meter.aggregation === 'sum')
+    problems.push({ field, message: 'must not be negative', negative: true });
+  else return n;
+  return null;
+}
+
+function groupValuesOf(meter: Meter, data: Record<string, unknown>): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const key of meter.groupBy) {
+    const v = data[key];
+    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean')
+      values[key] = String(v);
+  }
+  return values;
 }
 
 /** The units an event uses of a quota: one for `count`, its value for `sum`; other meters have none. */
@@ -152,9 +264,4 @@ export function groupKey(values: Record<string, string>): string {
   return JSON.stringify(
     Object.fromEntries(Object.entries(values).sort(([a], [b]) => a.localeCompare(b))),
   );
-}
-
-/** `YYYY-MM` of a time, in UTC. */
-export function periodOf(time: Date): string {
-  return time.toISOString().slice(0, 7);
 }

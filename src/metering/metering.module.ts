@@ -1,33 +1,30 @@
 import { Module } from '@nestjs/common';
+import { ApiKeysModule } from '../api-keys/api-keys.module';
 import { CatalogueModule } from '../catalogue/catalogue.module';
-import { RateLimitModule } from '../rate-limit/rate-limit.module';
-import { CatalogueCache } from './catalogue-cache';
+import { LimitsModule } from '../limits/limits.module';
+import { AdmissionService } from './admission.service';
 import { EventsController } from './events.controller';
-import { MeteredGuard, MeteredInterceptor } from './metered';
 import { MeteringService } from './metering.service';
 import { UsageEventsRepository } from './usage-events.repository';
 import { UsagePartitionsService } from './usage-partitions.service';
 import { UsageWriter } from './usage-writer.service';
+import { V1CallInterceptor } from './v1-call.interceptor';
 
+/**
+ * Usage in: the admission of every `/v1` call (`@ApiKeyAuth`, `@Metered`), event ingestion and
+ * the group-commit writer. Modules with `/v1` routes import this one and ApiKeysModule.
+ */
 @Module({
-  imports: [RateLimitModule, CatalogueModule],
+  imports: [ApiKeysModule, CatalogueModule, LimitsModule],
   controllers: [EventsController],
   providers: [
-    CatalogueCache,
+    AdmissionService,
     MeteringService,
     UsageEventsRepository,
     UsageWriter,
     UsagePartitionsService,
-    MeteredGuard,
-    MeteredInterceptor,
+    V1CallInterceptor,
   ],
-  exports: [
-    RateLimitModule,
-    MeteringService,
-    MeteredGuard,
-    MeteredInterceptor,
-    UsageEventsRepository,
-    CatalogueCache,
-  ],
+  exports: [AdmissionService, MeteringService, V1CallInterceptor],
 })
 export class MeteringModule {}

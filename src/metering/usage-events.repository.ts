@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { requireOrgId } from '../database/tenant-scope';
 import { createPartitionSql, MonthPartition } from './usage-partitions';
 
 /** One event as written: already validated, deduplicated within its flush. */
@@ -16,15 +15,6 @@ export interface EventRow {
   data: Record<string, unknown>;
   groupKey: string;
   groupValues: Record<string, string>;
-}
-
-/** `[start, end)` of a `YYYY-MM` period, as ISO-8601 UTC (computed here, not in the session's time zone). */
-export function periodBounds(period: string): [string, string] {
-  const [year, month] = period.split('-').map(Number);
-  return [
-    new Date(Date.UTC(year, month - 1, 1)).toISOString(),
-    new Date(Date.UTC(year, month, 1)).toISOString(),
-  ];
 }
 
 export const NIL_UUID = '00000000-0000-0000-0000-000000000000';
@@ -111,35 +101,6 @@ export class UsageEventsRepository {
       rows.map((r) => JSON.stringify(r.data)),
       rows.map((r) => r.groupKey),
       rows.map((r) => JSON.stringify(r.groupValues)),
-    ]);
-  }
-
-  /** Units of a count or sum meter used in a period, from the monthly totals (committed usage only). */
-  async usedInPeriod(
-    orgId: string,
-    meter: string,
-    period: string,
-    aggregation: 'count' | 'sum',
-    manager?: EntityManager,
-  ): Promise<number> {
-    const [row] = await (manager ?? this.dataSource).query(
-      `SELECT COALESCE(${aggregation === 'count' ? 'sum(count)' : 'sum(sum)'}, 0)::float8 AS used
-         FROM usage_period_totals
-        WHERE org_id = $1 AND meter = $2 AND period = $3`,
-      [requireOrgId(orgId), meter, periodBounds(period)[0]],
-    );
-    return Number(row.used);
-  }
-
-  /** Serialises hard-quota decisions for one org, meter and period across every instance. */
-  async lockQuota(
-    manager: EntityManager,
-    orgId: string,
-    meter: string,
-    period: string,
-  ): Promise<void> {
-    await manager.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [
-      `quota:${requireOrgId(orgId)}:${meter}:${period}`,
     ]);
   }
 

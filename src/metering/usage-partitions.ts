@@ -1,6 +1,9 @@
+import { monthStart } from '../common/period';
+
 /**
  * `usage_events` is partitioned by calendar month (UTC) of the event time. Pure helpers for the
- * partitions' names and bounds, shared by the migration and the service that creates them ahead.
+ * partitions' names and bounds, for the service that creates them ahead (the first migration
+ * creates the first ones with the same names, in SQL).
  */
 export interface MonthPartition {
   name: string;
@@ -8,10 +11,6 @@ export interface MonthPartition {
   from: string;
   /** Exclusive upper bound, ISO-8601 UTC. */
   to: string;
-}
-
-export function monthStart(date: Date, offsetMonths = 0): Date {
-  return new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + offsetMonths, 1));
 }
 
 export function monthPartition(date: Date): MonthPartition {

@@ -1,16 +1,13 @@
-import {
-  ConflictException,
-  ForbiddenException,
-  Injectable,
-  NotFoundException,
-} from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { decodeCursor, Page, PageQueryDto, toPage } from '../common/pagination';
+import { decodeCursor, NEWEST_FIRST, Page, PageQueryDto, toPage } from '../common/pagination';
 import { AuditService } from '../audit/audit.service';
+import { isUniqueViolation } from '../database/database-errors';
 import { UsersService } from '../users/users.service';
 import { MemberResponseDto } from './dto/orgs.dto';
 import { checkRemoval, checkRoleChange, MembershipViolation, OrgRole } from './org-roles';
+import { OrgsError } from './orgs.errors';
 import { MemberRow, Membership, OrgsRepository } from './orgs.repository';
 
 export function toMemberResponse(row: MemberRow): MemberResponseDto {
@@ -22,28 +19,17 @@ export function toMemberResponse(row: MemberRow): MemberResponseDto {
   };
 }
 
+const VIOLATIONS: Record<MembershipViolation, string> = {
+  last_owner: 'The organization must keep at least one owner',
+  owner_required: 'Only an owner may grant, take away or remove the owner role',
+  insufficient_role: 'This action needs the admin role in the organization',
+};
+
 function refuse(violation: MembershipViolation): never {
-  switch (violation) {
-    case 'last_owner':
-      throw new ConflictException({
-        code: 'last_owner',
-        message: 'The organization must keep at least one owner',
-      });
-    case 'owner_required':
-      throw new ForbiddenException({
-        code: 'owner_required',
-        message: 'Only an owner may grant, take away or remove the owner role',
-      });
-    case 'insufficient_role':
-      throw new ForbiddenException({
-        code: 'insufficient_role',
-        message: 'This action needs the admin role in the organization',
-      });
-  }
+  throw new OrgsError(violation, VIOLATIONS[violation]);
 }
 
-const memberNotFound = () =>
-  new NotFoundException({ code: 'member_not_found', message: 'Member not found' });
+const memberNotFound = () => new OrgsError('member_not_found', 'Member not found');
 
 /**
  * Membership changes. Each one runs in a transaction that first locks the org's owners and the
@@ -59,27 +45,40 @@ export class MembersService {
   ) {}
 
   async list(orgId: string, page: PageQueryDto): Promise<Page<MemberResponseDto>> {
-    const rows = await this.orgs.listMembers(orgId, page.limit, decodeCursor(page.cursor));
-    return toPage(
-      rows,
-      page.limit,
-      (m) => ({ createdAt: m.createdAt, id: m.userId }),
-      toMemberResponse,
-    );
+    const after = decodeCursor(page.cursor, NEWEST_FIRST);
+    const rows = await this.orgs.listMembers(orgId, page.limit, after);
+    return toPage(rows, page.limit, (m) => [m.createdAt, m.userId], toMemberResponse);
   }
 
-  /** Adds the user with that email, or changes their role if they are a member already. */
+  /**
+   * Adds the user with that email, or changes their role if they are a member already. Two adds of
+   * one user racing: the loser's insert meets the winner's row, and it starts over as a role
+   * change, decided under the lock of that row (one 201, the other 200 or its refusal).
+   */
   async addOrChangeRole(
     actor: Membership,
     email: string,
     role: OrgRole,
   ): Promise<{ member: MemberResponseDto; created: boolean }> {
     const user = await this.users.findByEmail(email);
-    if (!user)
-      throw new NotFoundException({ code: 'user_not_found', message: 'No user with this email' });
+    if (!user) throw new OrgsError('user_not_found', 'No user with this email');
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.addOrChangeRoleOnce(actor, user.id, role);
+      } catch (error) {
+        if (attempt >= 2 || !isUniqueViolation(error, 'org_members_pkey')) throw error;
+      }
+    }
+  }
+
+  private addOrChangeRoleOnce(
+    actor: Membership,
+    userId: string,
+    role: OrgRole,
+  ): Promise<{ member: MemberResponseDto; created: boolean }> {
     return this.dataSource.transaction(async (manager) => {
-      const roles = await this.orgs.lockOwnersAnd(manager, actor.orgId, [actor.userId, user.id]);
-      const current = roles.get(user.id) ?? null;
+      const roles = await this.orgs.lockOwnersAnd(manager, actor.orgId, [actor.userId, userId]);
+      const current = roles.get(userId) ?? null;
       const violation = checkRoleChange(
         roles.get(actor.userId) ?? 'member',
         current,
@@ -88,13 +87,13 @@ export class MembersService {
       );
       if (violation) refuse(violation);
       const row = current
-        ? await this.orgs.updateMemberRole(manager, actor.orgId, user.id, role)
-        : await this.orgs.insertMember(manager, actor.orgId, user.id, role);
+        ? await this.orgs.updateMemberRole(manager, actor.orgId, userId, role)
+        : await this.orgs.insertMember(manager, actor.orgId, userId, role);
       await this.audit.record(manager, actor.orgId, {
         actorUserId: actor.userId,
         action: current ? 'member.role_changed' : 'member.added',
         targetType: 'member',
-        targetId: user.id,
+        targetId: userId,
         meta: current ? { role, previousRole: current } : { role },
       });
       return { member: toMemberResponse(row), created: current === null };

@@ -3,10 +3,8 @@ import {
   CanActivate,
   createParamDecorator,
   ExecutionContext,
-  ForbiddenException,
   Injectable,
   InternalServerErrorException,
-  NotFoundException,
   SetMetadata,
   UseGuards,
 } from '@nestjs/common';
@@ -19,6 +17,7 @@ import {
 } from '@nestjs/swagger';
 import { isUUID } from 'class-validator';
 import { AuthenticatedRequest } from '../common/auth.decorators';
+import { orgNotFound, OrgsError } from './orgs.errors';
 import { hasRole, OrgRole } from './org-roles';
 import { Membership, OrgsRepository } from './orgs.repository';
 
@@ -26,9 +25,6 @@ const MINIMUM_ROLE = 'orgs:minimum-role';
 interface OrgRequest extends AuthenticatedRequest {
   membership?: Membership;
 }
-
-export const orgNotFound = () =>
-  new NotFoundException({ code: 'org_not_found', message: 'Organization not found' });
 
 /**
  * Resolves the caller's membership of `:orgId` once per request. A non-member gets 404, exactly as
@@ -57,10 +53,10 @@ export class OrgRoleGuard implements CanActivate {
     const membership = await this.orgs.findMembership(orgId, request.user.id);
     if (!membership) throw orgNotFound();
     if (!hasRole(membership.role, minimum)) {
-      throw new ForbiddenException({
-        code: 'insufficient_role',
-        message: `This action needs the ${minimum} role in the organization`,
-      });
+      throw new OrgsError(
+        'insufficient_role',
+        `This action needs the ${minimum} role in the organization`,
+      );
     }
     request.membership = membership;
     return true;

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { Keyset } from '../common/pagination';
+import { NewestFirst } from '../common/pagination';
 import { requireOrgId } from '../database/tenant-scope';
 import { OrgRole } from './org-roles';
 
@@ -51,7 +51,7 @@ export class OrgsRepository {
   }
 
   /** The user's orgs, newest first, `limit + 1` rows after `after`. */
-  listOrgsOfUser(userId: string, limit: number, after?: Keyset): Promise<OrgWithRole[]> {
+  listOrgsOfUser(userId: string, limit: number, after?: NewestFirst): Promise<OrgWithRole[]> {
     return this.dataSource.query(
       `SELECT ${ORG_COLUMNS}
          FROM org_members m JOIN orgs o ON o.id = m.org_id
@@ -59,7 +59,7 @@ export class OrgsRepository {
           AND ($2::timestamptz IS NULL OR (o.created_at, o.id) < ($2::timestamptz, $3::uuid))
         ORDER BY o.created_at DESC, o.id DESC
         LIMIT $4`,
-      [userId, after?.createdAt ?? null, after?.id ?? null, limit + 1],
+      [userId, after?.[0] ?? null, after?.[1] ?? null, limit + 1],
     );
   }
 
@@ -80,7 +80,7 @@ export class OrgsRepository {
     return rows[0] ?? null;
   }
 
-  listMembers(orgId: string, limit: number, after?: Keyset): Promise<MemberRow[]> {
+  listMembers(orgId: string, limit: number, after?: NewestFirst): Promise<MemberRow[]> {
     return this.dataSource.query(
       `SELECT m.user_id AS "userId", u.email, m.role, m.created_at AS "createdAt"
          FROM org_members m JOIN users u ON u.id = m.user_id
@@ -88,7 +88,7 @@ export class OrgsRepository {
           AND ($2::timestamptz IS NULL OR (m.created_at, m.user_id) < ($2::timestamptz, $3::uuid))
         ORDER BY m.created_at DESC, m.user_id DESC
         LIMIT $4`,
-      [requireOrgId(orgId), after?.createdAt ?? null, after?.id ?? null, limit + 1],
+      [requireOrgId(orgId), after?.[0] ?? null, after?.[1] ?? null, limit + 1],
     );
   }
 
@@ -143,6 +143,24 @@ export class OrgsRepository {
       [requireOrgId(orgId), userId, role],
     );
     return row;
+  }
+
+  /** The org (as its members see it, without a role), locked for the rest of the transaction. */
+  async lockOrg(manager: EntityManager, orgId: string): Promise<Omit<OrgWithRole, 'role'> | null> {
+    const rows = await manager.query(
+      `SELECT id, name, plan_code AS "planCode", created_at AS "createdAt"
+         FROM orgs WHERE id = $1 FOR UPDATE`,
+      [requireOrgId(orgId)],
+    );
+    return rows[0] ?? null;
+  }
+
+  /** Moves the org to a plan; a plan that does not exist fails the foreign key (`orgs_plan_code_fkey`). */
+  async setOrgPlan(manager: EntityManager, orgId: string, planCode: string): Promise<void> {
+    await manager.query(`UPDATE orgs SET plan_code = $2 WHERE id = $1`, [
+      requireOrgId(orgId),
+      planCode,
+    ]);
   }
 
   async deleteMember(manager: EntityManager, orgId: string, userId: string): Promise<void> {

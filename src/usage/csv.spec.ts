@@ -20,6 +20,20 @@ describe('CSV encoding (RFC 4180)', () => {
     expect(csvField(value)).toBe(encoded);
   });
 
+  it.each<[string, string]>([
+    ["=cmd|' /C calc'!A0", "'=cmd|' /C calc'!A0"],
+    ['+1+1', "'+1+1"],
+    ['-2+3', "'-2+3"],
+    ['@SUM(A1:A9)', "'@SUM(A1:A9)"],
+    ['\tTAB', "'\tTAB"],
+    ['\r=1', '"\'\r=1"'],
+    ['=HYPERLINK("http://x","y")', '"\'=HYPERLINK(""http://x"",""y"")"'],
+    ['a=b', 'a=b'],
+  ])('neutralises the formula %j as %j (OWASP), never the numbers', (value, encoded) => {
+    expect(csvField(value)).toBe(encoded);
+    expect(csvField(-3)).toBe('-3');
+  });
+
   it('joins fields with commas and ends records with CRLF', () => {
     expect(csvRow(['a', 'b,c', null, 1])).toBe('a,"b,c",,1\r\n');
   });

@@ -4,13 +4,18 @@ export const CSV_LINE_END = '\r\n';
 
 const NEEDS_QUOTES = /[",\r\n]/;
 
+/** A spreadsheet reads a cell starting with one of these as a formula (OWASP's list). */
+const FORMULA_START = /^[=+\-@\t\r]/;
+
 /**
  * One field: quoted when it holds a comma, a double quote, CR or LF, with inner quotes doubled.
- * null and undefined are empty fields.
+ * Text that a spreadsheet would run as a formula (`=cmd|' /C calc'!A0`) gets a leading `'`
+ * (OWASP's rule against CSV injection); numbers are written as they are. null and undefined are
+ * empty fields.
  */
 export function csvField(value: string | number | null | undefined): string {
   if (value === null || value === undefined) return '';
-  const text = typeof value === 'number' ? String(value) : value;
+  const text = typeof value === 'number' ? String(value) : value.replace(FORMULA_START, "'$&");
   return NEEDS_QUOTES.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 

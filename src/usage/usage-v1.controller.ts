@@ -1,8 +1,8 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiKeyCall } from '../api-keys/api-key-call';
 import { CurrentApiKey } from '../api-keys/api-key.guard';
-import { VerifiedApiKey } from '../api-keys/api-key-verifier.service';
-import { ApiKeyAuth } from '../rate-limit/api-key-auth.decorator';
+import { ApiKeyAuth } from '../metering/api-key-auth.decorator';
 import { UsageSummaryDto, UsageSummaryQueryDto } from './dto/usage.dto';
 import { SUMMARY_DESCRIPTION } from './usage.controller';
 import { UsageService } from './usage.service';
@@ -13,7 +13,7 @@ export class UsageV1Controller {
   constructor(private readonly usage: UsageService) {}
 
   @Get('summary')
-  @ApiKeyAuth('usage:read')
+  @ApiKeyAuth({ scope: 'usage:read' })
   @ApiOperation({
     summary: "Usage of every meter in a billing period, for the key's org (scope `usage:read`)",
     description: `The same as GET /orgs/{orgId}/usage/summary. ${SUMMARY_DESCRIPTION}`,
@@ -21,9 +21,9 @@ export class UsageV1Controller {
   @ApiOkResponse({ type: UsageSummaryDto })
   @ApiBadRequestResponse({ description: '`validation_failed`: period is not YYYY-MM' })
   summary(
-    @CurrentApiKey() key: VerifiedApiKey,
+    @CurrentApiKey() call: ApiKeyCall,
     @Query() query: UsageSummaryQueryDto,
   ): Promise<UsageSummaryDto> {
-    return this.usage.summary(key.orgId, query.period);
+    return this.usage.summary(call.key.orgId, query.period);
   }
 }

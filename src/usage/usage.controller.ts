@@ -18,6 +18,8 @@ import {
   UsageSummaryDto,
   UsageSummaryQueryDto,
 } from './dto/usage.dto';
+import { EventsReportService, MAX_EXPORTS_PER_ORG } from './events-report.service';
+import { IdleConsumerError } from './pull-stream';
 import { UsageService } from './usage.service';
 
 export const SUMMARY_DESCRIPTION =
@@ -32,7 +34,10 @@ export const SUMMARY_DESCRIPTION =
 export class UsageController {
   private readonly logger = new Logger(UsageController.name);
 
-  constructor(private readonly usage: UsageService) {}
+  constructor(
+    private readonly usage: UsageService,
+    private readonly events: EventsReportService,
+  ) {}
 
   @Get()
   @Roles('member')
@@ -48,7 +53,7 @@ export class UsageController {
   @ApiOkResponse({ type: UsageResponseDto })
   @ApiBadRequestResponse({
     description:
-      '`validation_failed` (bad or missing parameters, `to` not after `from`, more than a year, a groupBy the meter does not have) or `unknown_meter`',
+      '`validation_failed` (bad or missing parameters, `to` not after `from`, more than a year, a groupBy the meter does not have), `unknown_meter`, or `too_many_rows` (more than 10,000 windows × groups: ask for a coarser window or a shorter range)',
   })
   windows(
     @CurrentMembership() membership: Membership,
@@ -80,7 +85,10 @@ export class UsageController {
       `RFC 4180 CSV (CRLF line ends, fields quoted when needed) with a header row: ` +
       `${EVENT_CSV_COLUMNS.join(', ')}. \`data\` is compact JSON; times are ISO-8601 UTC. ` +
       'The range is exact (no rounding), at most one year. Served as an attachment named ' +
-      '`usage-<orgId>-<from>-<to>.csv`, times in ISO-8601 basic format (20260501T000000Z).',
+      '`usage-<orgId>-<from>-<to>.csv`, times in ISO-8601 basic format (20260501T000000Z). ' +
+      "Cells a spreadsheet would run as a formula start with `'`. At most " +
+      `${MAX_EXPORTS_PER_ORG} exports of an org run at once (429 \`too_many_exports\`); a client ` +
+      'that reads nothing for 30 seconds is cut off.',
   })
   @ApiProduces('text/csv')
   @ApiOkResponse({
@@ -95,7 +103,7 @@ export class UsageController {
     @Query() query: UsageRangeQueryDto,
     @Res() response: Response,
   ): Promise<void> {
-    const csv = await this.usage.exportCsv(membership.orgId, query);
+    const csv = await this.events.exportCsv(membership.orgId, query);
     response.status(200);
     response.setHeader('Content-Type', 'text/csv; charset=utf-8');
     response.setHeader('Content-Disposition', `attachment; filename="${csv.filename}"`);
@@ -105,7 +113,8 @@ export class UsageController {
       await pipeline(csv.body, response);
     } catch (error) {
       // Headers are out: all that is left is to cut the response short, which pipeline did.
-      if ((error as NodeJS.ErrnoException).code !== 'ERR_STREAM_PREMATURE_CLOSE')
+      if (error instanceof IdleConsumerError) this.logger.warn('Usage export cut off: idle client');
+      else if ((error as NodeJS.ErrnoException).code !== 'ERR_STREAM_PREMATURE_CLOSE')
         this.logger.error({ err: error }, 'Usage export failed mid-stream');
     }
   }

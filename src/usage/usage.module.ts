@@ -1,7 +1,11 @@
 import { Module } from '@nestjs/common';
+import { ApiKeysModule } from '../api-keys/api-keys.module';
 import { CatalogueModule } from '../catalogue/catalogue.module';
 import { MeteringModule } from '../metering/metering.module';
-import { OrgGuardModule } from '../orgs/org-guard.module';
+import { OrgsModule } from '../orgs/orgs.module';
+import { LimitsModule } from '../limits/limits.module';
+import { EventsListController } from './events.controller';
+import { EventsReportService } from './events-report.service';
 import { UsageController } from './usage.controller';
 import { UsageRepository } from './usage.repository';
 import { UsageService } from './usage.service';
@@ -12,8 +16,8 @@ import { UsageV1Controller } from './usage-v1.controller';
  * summary for API keys (`usage:read`).
  */
 @Module({
-  imports: [MeteringModule, CatalogueModule, OrgGuardModule],
-  controllers: [UsageController, UsageV1Controller],
-  providers: [UsageService, UsageRepository],
+  imports: [ApiKeysModule, MeteringModule, CatalogueModule, OrgsModule, LimitsModule],
+  controllers: [UsageController, UsageV1Controller, EventsListController],
+  providers: [UsageService, UsageRepository, EventsReportService],
 })
 export class UsageModule {}

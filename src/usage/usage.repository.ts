@@ -1,14 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { PoolClient } from 'pg';
-import Cursor from 'pg-cursor';
-import { DataSource } from 'typeorm';
-import { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
+import { DataSource, QueryFailedError } from 'typeorm';
 import { MeterAggregation } from '../catalogue/catalogue.types';
+import { REPORTS } from '../database/typeorm-options';
 import { requireOrgId } from '../database/tenant-scope';
 import { NIL_UUID } from '../metering/usage-events.repository';
-import { EventExportRow } from './csv';
 import { UsageWindow } from './usage-bounds';
+import { UsageError } from './usage.errors';
 
 /** How windows are split: by API key, by subject, or by one of the meter's group-by keys. */
 export type UsageGrouping =
@@ -18,8 +16,12 @@ export interface WindowQuery {
   meter: string;
   window: UsageWindow;
   grouping: UsageGrouping;
+  /** Only usage of this subject. */
+  subject?: string;
   from: Date;
   to: Date;
+  /** Rows wanted at most: one more is read, to tell that there were too many. */
+  maxRows: number;
 }
 
 /** One window (and group): numbers as the driver returns them (numeric and bigint as strings). */
@@ -29,7 +31,7 @@ export interface WindowRow {
   value: string | number | null;
 }
 
-/** A meter's rollups over a period, every aggregate at once. */
+/** A meter's totals over a period, every aggregate at once. */
 export interface PeriodTotalsRow {
   meter: string;
   count: string;
@@ -38,6 +40,31 @@ export interface PeriodTotalsRow {
   max: number | null;
   avg: string | null;
   latest: number | null;
+}
+
+/** A stored event as reports show it; times already ISO-8601 UTC (from Postgres). */
+export interface EventRecord {
+  id: string;
+  type: string;
+  time: string;
+  subject: string | null;
+  apiKeyId: string | null;
+  value: number | null;
+  data: Record<string, unknown>;
+  receivedAt: string;
+  /** The event time to the microsecond: the keyset position (never shown). */
+  position: string;
+}
+
+export interface EventsQuery {
+  from?: Date;
+  to?: Date;
+  type?: string;
+  subject?: string;
+  /** Keyset: (time to the microsecond, event id) of the last row of the previous page. */
+  after?: readonly [string, string];
+  order: 'oldest' | 'newest';
+  limit: number;
 }
 
 /** The value of a rollup-backed aggregation over a set of rollup rows. */
@@ -67,67 +94,22 @@ function eventGroup(grouping: UsageGrouping, keyParam: string): string {
                THEN data ->> ${keyParam} END`;
 }
 
-/** Times as ISO-8601 UTC with milliseconds, whatever the session's time zone. */
-const isoUtc = (column: string) =>
-  `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+/** Times as ISO-8601 UTC, whatever the session's time zone. */
+const isoUtc = (column: string, fraction = 'MS') =>
+  `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.${fraction}"Z"')`;
 
-const EXPORT_SQL = `
-SELECT event_id AS id, meter AS type, ${isoUtc('time')} AS time, subject,
-       api_key_id AS "apiKeyId", value, data, ${isoUtc('received_at')} AS "receivedAt"
-  FROM usage_events
- WHERE org_id = $1 AND time >= $2::timestamptz AND time < $3::timestamptz
- ORDER BY time, event_id`;
-
-/** Past this, a cursor that does not close is taken for a broken connection. */
-const CLOSE_TIMEOUT_MS = 5_000;
+const EVENT_COLUMNS = `event_id AS id, meter AS type, ${isoUtc('time')} AS time, subject,
+  api_key_id AS "apiKeyId", value, data, ${isoUtc('received_at')} AS "receivedAt",
+  ${isoUtc('time', 'US')} AS position`;
 
 /**
- * A server-side cursor over an org's events, on a connection of its own held in a read-only
- * transaction (one snapshot for the whole export; on embedded PGlite the transaction also keeps
- * other connections' statements from interleaving with the open portal).
+ * The usage reports' reads: monthly totals, hourly rollups, and raw events where rollups cannot
+ * answer. All on the reports' own pool, whose statements Postgres cancels past
+ * `REPORT_TIMEOUT_MS` (then 503 `report_timeout`); none holds a connection longer than a statement.
  */
-export class EventCursor {
-  private closed = false;
-
-  constructor(
-    private readonly client: PoolClient,
-    private readonly release: (error?: Error) => void,
-    private readonly cursor: Cursor<EventExportRow>,
-  ) {}
-
-  read(rows: number): Promise<EventExportRow[]> {
-    return this.cursor.read(rows);
-  }
-
-  /** Closes the portal, ends the transaction and returns the connection; once, on any path. */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      await Promise.race([
-        (async () => {
-          await this.cursor.close();
-          await this.client.query('ROLLBACK');
-        })(),
-        new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error('Cursor did not close')), CLOSE_TIMEOUT_MS);
-        }),
-      ]);
-      this.release();
-    } catch (error) {
-      // A connection in an unknown state must not go back to the pool.
-      this.release(error instanceof Error ? error : new Error(String(error)));
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-}
-
-/** The usage reports' reads: hourly rollups, and raw events where rollups cannot answer. */
 @Injectable()
 export class UsageRepository {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(@InjectDataSource(REPORTS) private readonly dataSource: DataSource) {}
 
   /** A count, sum, min, max, avg or latest meter per UTC window (and group), from the rollups. */
   rollupWindows(
@@ -140,16 +122,20 @@ export class UsageRepository {
       query.meter,
       query.from.toISOString(),
       query.to.toISOString(),
+      query.maxRows + 1,
+      query.subject ?? null,
     ];
     if (query.grouping?.by === 'data') params.push(query.grouping.key);
-    const group = rollupGroup(query.grouping, '$5');
-    return this.dataSource.query(
+    const group = rollupGroup(query.grouping, '$7');
+    return this.report(
       `SELECT date_trunc('${query.window}', hour, 'UTC') AS "windowStart",
               ${group ? `${group} AS "group",` : ''} ${ROLLUP_VALUE[aggregation]} AS value
          FROM usage_rollups
         WHERE org_id = $1 AND meter = $2 AND hour >= $3::timestamptz AND hour < $4::timestamptz
+          AND ($6::text IS NULL OR subject = $6::text)
         GROUP BY 1${group ? ', 2' : ''}
-        ORDER BY 1${group ? ', 2' : ''}`,
+        ORDER BY 1${group ? ', 2' : ''}
+        LIMIT $5`,
       params,
     );
   }
@@ -165,28 +151,27 @@ export class UsageRepository {
       query.from.toISOString(),
       query.to.toISOString(),
       property,
+      query.maxRows + 1,
+      query.subject ?? null,
     ];
     if (query.grouping?.by === 'data') params.push(query.grouping.key);
-    const group = eventGroup(query.grouping, '$6');
-    return this.dataSource.query(
+    const group = eventGroup(query.grouping, '$8');
+    return this.report(
       `SELECT date_trunc('${query.window}', time, 'UTC') AS "windowStart",
               ${group ? `${group} AS "group",` : ''} count(DISTINCT data ->> $5) AS value
          FROM usage_events
         WHERE org_id = $1 AND meter = $2 AND time >= $3::timestamptz AND time < $4::timestamptz
+          AND ($7::text IS NULL OR subject = $7::text)
         GROUP BY 1${group ? ', 2' : ''}
-        ORDER BY 1${group ? ', 2' : ''}`,
+        ORDER BY 1${group ? ', 2' : ''}
+        LIMIT $6`,
       params,
     );
   }
 
-  /**
-   * Every aggregate of each of `meters` that has rollups in `[from, to)`, in one pass. Naming the
-   * meters lets Postgres walk the primary key (org, meter, hour) straight to the period for each;
-   * `latest` is only computed for `latestMeters` (it sorts).
-   */
   /** Every meter's aggregates over one calendar month, from the monthly totals (one row per meter). */
   periodTotals(orgId: string, periodStart: Date): Promise<PeriodTotalsRow[]> {
-    return this.dataSource.query(
+    return this.report(
       `SELECT meter, count, sum, min, max, sum / NULLIF(count, 0) AS avg, latest_value AS latest
          FROM usage_period_totals
         WHERE org_id = $1 AND period = $2`,
@@ -202,7 +187,7 @@ export class UsageRepository {
     to: Date,
   ): Promise<{ meter: string; value: string }[]> {
     if (meters.length === 0) return Promise.resolve([]);
-    return this.dataSource.query(
+    return this.report(
       `SELECT m.meter, count(DISTINCT e.data ->> m.property) AS value
          FROM unnest($2::text[], $3::text[]) AS m (meter, property)
          JOIN usage_events e
@@ -220,22 +205,50 @@ export class UsageRepository {
   }
 
   /**
-   * Opens a cursor over the org's events in `[from, to)`, ordered by time. The caller must
-   * `close()` it: it holds a pooled connection until then.
+   * One page of the org's events in keyset order (time, then id), oldest or newest first: short
+   * statements, so that an export or a listing never holds a connection between pages.
    */
-  async openEventCursor(orgId: string, from: Date, to: Date): Promise<EventCursor> {
-    const params = [requireOrgId(orgId), from.toISOString(), to.toISOString()];
-    const driver = this.dataSource.driver as PostgresDriver;
-    const [client, release] = (await driver.obtainMasterConnection()) as [
-      PoolClient,
-      (error?: Error) => void,
-    ];
+  eventsPage(orgId: string, query: EventsQuery): Promise<EventRecord[]> {
+    const newest = query.order === 'newest';
+    return this.report(
+      `SELECT ${EVENT_COLUMNS}
+         FROM usage_events
+        WHERE org_id = $1
+          AND ($2::timestamptz IS NULL OR time >= $2::timestamptz)
+          AND ($3::timestamptz IS NULL OR time < $3::timestamptz)
+          AND ($4::text IS NULL OR meter = $4::text)
+          AND ($5::text IS NULL OR subject = $5::text)
+          AND ($6::timestamptz IS NULL OR (time, event_id) ${newest ? '<' : '>'} ($6::timestamptz, $7::text))
+        ORDER BY time ${newest ? 'DESC' : 'ASC'}, event_id ${newest ? 'DESC' : 'ASC'}
+        LIMIT $8`,
+      [
+        requireOrgId(orgId),
+        query.from?.toISOString() ?? null,
+        query.to?.toISOString() ?? null,
+        query.type ?? null,
+        query.subject ?? null,
+        query.after?.[0] ?? null,
+        query.after?.[1] ?? null,
+        query.limit,
+      ],
+    );
+  }
+
+  /** A report statement; Postgres cancelling it for its time limit is a 503 `report_timeout`. */
+  private async report<T>(sql: string, params: unknown[]): Promise<T> {
     try {
-      await client.query('BEGIN READ ONLY');
+      return await this.dataSource.query(sql, params);
     } catch (error) {
-      release(error as Error);
+      const code = (error as QueryFailedError & { driverError?: { code?: string } }).driverError
+        ?.code;
+      if (error instanceof QueryFailedError && code === '57014') {
+        throw new UsageError(
+          'report_timeout',
+          'The report took too long; ask for a shorter range or a coarser window',
+          { retryAfterSeconds: 5 },
+        );
+      }
       throw error;
     }
-    return new EventCursor(client, release, client.query(new Cursor(EXPORT_SQL, params)));
   }
 }

@@ -1,7 +1,6 @@
-import { BadRequestException } from '@nestjs/common';
 import { Meter, Plan } from '../catalogue/catalogue.types';
 import { PlansService } from '../catalogue/plans.service';
-import { CatalogueCache } from '../metering/catalogue-cache';
+import { CatalogueCache } from '../catalogue/catalogue-cache';
 import { UsageQueryDto } from './dto/usage.dto';
 import { PeriodTotalsRow, UsageRepository, WindowQuery } from './usage.repository';
 import { periodValue, UsageService } from './usage.service';
@@ -173,9 +172,12 @@ describe('UsageService', () => {
     ]);
     expect(calls.windows[0].from.toISOString()).toBe('2026-05-01T10:00:00.000Z');
     expect(calls.windows[0].to.toISOString()).toBe('2026-05-01T13:00:00.000Z');
-    await expect(usage.windows('org-1', query('region'))).rejects.toThrow(BadRequestException);
+    await expect(usage.windows('org-1', query('region'))).rejects.toMatchObject({
+      code: 'validation_failed',
+      status: 400,
+    });
     await expect(
       usage.windows('org-1', Object.assign(query(), { meter: 'nope' })),
-    ).rejects.toMatchObject({ response: { code: 'unknown_meter' } });
+    ).rejects.toMatchObject({ code: 'unknown_meter', status: 400 });
   });
 });

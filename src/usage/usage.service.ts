@@ -1,9 +1,10 @@
-import { BadRequestException, Injectable } from '@nestjs/common';
-import { Readable } from 'node:stream';
+import { Injectable } from '@nestjs/common';
 import { Meter } from '../catalogue/catalogue.types';
+import { CatalogueCache } from '../catalogue/catalogue-cache';
 import { PlansService } from '../catalogue/plans.service';
-import { CatalogueCache } from '../metering/catalogue-cache';
-import { EVENT_CSV_HEADER, eventCsvRow } from './csv';
+import { validationFailed } from '../common/domain-error';
+import { parseInstant } from '../common/instant';
+import { currentPeriod, periodBounds } from '../common/period';
 import {
   UsageQueryDto,
   UsageRangeQueryDto,
@@ -11,22 +12,9 @@ import {
   UsageSummaryDto,
   UsageSummaryLineDto,
 } from './dto/usage.dto';
-import { pullStream } from './pull-stream';
-import {
-  clippedWindow,
-  currentPeriod,
-  exportFilename,
-  hourRange,
-  nextWindow,
-  parseInstant,
-  percentUsed,
-  periodStart,
-  rangeProblems,
-} from './usage-bounds';
+import { clippedWindow, hourRange, percentUsed, rangeProblems } from './usage-bounds';
+import { UsageError } from './usage.errors';
 import { PeriodTotalsRow, UsageGrouping, UsageRepository, WindowRow } from './usage.repository';
-
-/** Rows fetched from the export cursor per round trip. */
-const EXPORT_BATCH_ROWS = 1_000;
 
 /** bigint and numeric arrive as strings: the contract wants JSON numbers. */
 export const toNumber = (value: string | number | null | undefined): number =>
@@ -53,25 +41,20 @@ export function periodValue(meter: Meter, totals: PeriodTotalsRow | undefined): 
   }
 }
 
-const validationFailed = (message: string[]) =>
-  new BadRequestException({ code: 'validation_failed', message });
-
 /** `from` and `to` as instants, once the range is known to be valid. */
-function checkedRange(query: UsageRangeQueryDto): { from: Date; to: Date } {
+export function checkedRange(query: UsageRangeQueryDto): { from: Date; to: Date } {
   // The DTO has checked both are instants.
-  const from = parseInstant(query.from)!;
-  const to = parseInstant(query.to)!;
+  const from = parseInstant(query.from, { allowDate: true })!;
+  const to = parseInstant(query.to, { allowDate: true })!;
   const problems = rangeProblems(from, to);
   if (problems.length) throw validationFailed(problems);
   return { from, to };
 }
 
-export interface CsvExport {
-  filename: string;
-  body: Readable;
-}
+/** One `/usage` answer holds at most this many windows × groups. */
+export const MAX_USAGE_ROWS = 10_000;
 
-/** Usage reports: windows, the period summary and the raw export. */
+/** Usage reports: windows and the period summary. */
 @Injectable()
 export class UsageService {
   constructor(
@@ -86,17 +69,29 @@ export class UsageService {
     const range = hourRange(from, to);
     const meter = (await this.catalogue.meterMap()).get(query.meter);
     if (!meter) {
-      throw new BadRequestException({
-        code: 'unknown_meter',
-        message: [`meter: there is no meter "${query.meter}"`],
+      throw new UsageError('unknown_meter', `There is no meter "${query.meter}"`, {
+        problems: [{ field: 'meter', message: `meter: there is no meter "${query.meter}"` }],
       });
     }
     const grouping = this.grouping(meter, query.groupBy);
-    const windowQuery = { meter: meter.slug, window: query.window, grouping, ...range };
+    const windowQuery = {
+      meter: meter.slug,
+      window: query.window,
+      grouping,
+      subject: query.subject,
+      maxRows: MAX_USAGE_ROWS,
+      ...range,
+    };
     const rows: WindowRow[] =
       meter.aggregation === 'unique_count'
         ? await this.usage.uniqueWindows(orgId, meter.valueProperty!, windowQuery)
         : await this.usage.rollupWindows(orgId, meter.aggregation, windowQuery);
+    if (rows.length > MAX_USAGE_ROWS) {
+      throw new UsageError(
+        'too_many_rows',
+        `The answer would have more than ${MAX_USAGE_ROWS} rows: ask for a coarser window or a shorter range`,
+      );
+    }
     return {
       meter: meter.slug,
       window: query.window,
@@ -117,7 +112,7 @@ export class UsageService {
     if (groupBy === 'apiKeyId' || groupBy === 'subject') return { by: groupBy };
     if (meter.groupBy.includes(groupBy)) return { by: 'data', key: groupBy };
     const keys = ['apiKeyId', 'subject', ...meter.groupBy].join(', ');
-    throw validationFailed([`groupBy must be one of: ${keys}`]);
+    throw validationFailed([{ field: 'groupBy', message: `groupBy must be one of: ${keys}` }]);
   }
 
   /**
@@ -125,8 +120,7 @@ export class UsageService {
    * the period. Reads the monthly totals (one row per meter), plus raw events for unique_count meters.
    */
   async summary(orgId: string, period = currentPeriod(new Date())): Promise<UsageSummaryDto> {
-    const from = new Date(periodStart(period));
-    const to = nextWindow(from, 'month');
+    const { from, to } = periodBounds(period);
     // Meters are never deleted, so the catalogue names every meter with usage, except one created
     // in the last few seconds (the cache's TTL) that another instance already ingests for.
     const meters = await this.catalogue.meterMap();
@@ -181,37 +175,5 @@ export class UsageService {
       });
     }
     return { period, data };
-  }
-
-  /**
-   * The org's events in `[from, to)` as CSV, read from a server-side cursor batch by batch as
-   * the client takes them. The first batch is read before answering, so that a database failure
-   * is still a proper error response; the cursor's connection is released when the stream ends,
-   * fails or the client goes away.
-   */
-  async exportCsv(orgId: string, query: UsageRangeQueryDto): Promise<CsvExport> {
-    const { from, to } = checkedRange(query);
-    const cursor = await this.usage.openEventCursor(orgId, from, to);
-    let first: string;
-    try {
-      first = EVENT_CSV_HEADER + (await cursor.read(EXPORT_BATCH_ROWS)).map(eventCsvRow).join('');
-    } catch (error) {
-      await cursor.close();
-      throw error;
-    }
-    let pending: string | null = first;
-    const body = pullStream(
-      async () => {
-        if (pending !== null) {
-          const chunk = pending;
-          pending = null;
-          return chunk;
-        }
-        const rows = await cursor.read(EXPORT_BATCH_ROWS);
-        return rows.length ? rows.map(eventCsvRow).join('') : null;
-      },
-      () => cursor.close(),
-    );
-    return { filename: exportFilename(orgId, from, to), body };
   }
 }

@@ -8,6 +8,7 @@ import { Check, Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 @Entity('users')
 @Index('users_email_key', ['email'], { unique: true })
 @Check('users_email_lower', 'email = lower(email)')
+@Index('users_platform_admins_idx', ['createdAt', 'id'], { where: 'is_platform_admin' })
 export class UserEntity {
   @PrimaryGeneratedColumn('uuid')
   id: string;
@@ -18,6 +19,10 @@ export class UserEntity {
 
   @Column({ name: 'password_hash', type: 'text', select: false })
   passwordHash: string;
+
+  /** Manages the catalogue. Set by the start-up bootstrap, `admin grant`, or another admin. */
+  @Column({ name: 'is_platform_admin', type: 'boolean', default: false })
+  isPlatformAdmin: boolean;
 
   @Column({
     name: 'created_at',

@@ -72,16 +72,23 @@ export function createUsers(app: INestApplication, count: number): Promise<TestU
   return Promise.all(Array.from({ length: count }, () => createUser(app)));
 }
 
-/** The address `TestContext.env()` lists in `PLATFORM_ADMIN_EMAILS`. */
+/** The platform admin `TestContext.env()` has every app bootstrap at start. */
 export const PLATFORM_ADMIN_EMAIL = 'admin@platform.test';
+export const PLATFORM_ADMIN_PASSWORD = 'platform admin password of the tests';
 
 /**
- * A platform admin (manages meters and plans). The one place that knows how one is made: today by
- * signing up with the address the app is configured to treat as an admin, so once per database.
- * When being an admin becomes a flag in Postgres, only this function changes.
+ * A platform admin (manages meters and plans). The one place that knows how one is made: the app
+ * creates the account of `PLATFORM_ADMIN_EMAIL` + `PLATFORM_ADMIN_PASSWORD` at start, flagged in
+ * Postgres; this logs in as it.
  */
 export async function createPlatformAdmin(app: INestApplication): Promise<TestUser> {
-  return createUser(app, { email: PLATFORM_ADMIN_EMAIL });
+  const email = PLATFORM_ADMIN_EMAIL;
+  const password = PLATFORM_ADMIN_PASSWORD;
+  const login = await api(app).post('/auth/login').send({ email, password }).expect(answers(200));
+  const me = await api(app, { Authorization: `Bearer ${login.body.access_token}` })
+    .get('/auth/me')
+    .expect(answers(200));
+  return { id: me.body.id, email, password, token: login.body.access_token };
 }
 
 export interface OrgOptions {

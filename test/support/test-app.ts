@@ -3,7 +3,7 @@ import { NestExpressApplication } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
 import { AppModule } from '../../src/app.module';
 import { configureApp } from '../../src/app.setup';
-import { PLATFORM_ADMIN_EMAIL } from './factories';
+import { PLATFORM_ADMIN_EMAIL, PLATFORM_ADMIN_PASSWORD } from './factories';
 import { withRedis } from './redis-server';
 import { createTestDatabase, TestDatabase } from './test-databases';
 
@@ -36,12 +36,17 @@ export class TestContext {
       REDIS_URL: process.env.REDIS_URL,
       REDIS_KEY_PREFIX: this.redisPrefix,
       JWT_SECRET: TEST_JWT_SECRET,
-      // How a platform admin is made lives in createPlatformAdmin() (support/factories.ts).
-      PLATFORM_ADMIN_EMAILS: PLATFORM_ADMIN_EMAIL,
-      // Specs sign up and log in many users from one address, and try wrong passwords on purpose
-      // (counted per email on the shared Redis across app instances): auth-throttling sets both low.
+      // The platform admin the app bootstraps at start (see createPlatformAdmin()).
+      PLATFORM_ADMIN_EMAIL,
+      PLATFORM_ADMIN_PASSWORD,
+      // Specs sign up and log in many users from one address, try wrong passwords and bad keys on
+      // purpose (counted per email and address on the shared Redis across app instances):
+      // auth-throttling and the key-failure specs set these low.
       AUTH_THROTTLE_PER_IP: '10000',
       LOGIN_FAILURES_PER_EMAIL: '1000',
+      API_KEY_FAILURES_PER_IP: '10000',
+      // A PGlite database (no DATABASE_URL for the tests) is one session: one connection.
+      ...(process.env.DATABASE_URL ? {} : { DATABASE_POOL_SIZE: '1' }),
       ...overrides,
     };
   }

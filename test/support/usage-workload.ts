@@ -5,6 +5,7 @@ import {
   createApiKey,
   createMeter,
   createOrg,
+  createPlan,
   createPlatformAdmin,
   createUsers,
   sendEvents,
@@ -93,7 +94,7 @@ export interface UsageWorkload {
   /** A member of the org (reads usage, cannot administer it). */
   member: TestUser;
   outsider: TestUser;
-  /** On the free plan: api_calls, 1000 included, hard. */
+  /** On plan `workload`: the free plan's quota (api_calls, 1000 included, hard), no rate limit in the way. */
   orgId: string;
   /** The two keys the events were sent with (events:write). */
   keyA: TestApiKey;
@@ -110,17 +111,22 @@ export interface UsageWorkload {
   markerTime: Date;
 }
 
-/** Keys of the workload: no rate limit in the way. */
-export const FAST = { limit: 100_000, periodSeconds: 1 };
+/** The org's plan: the free plan's quota, and a rate limit out of the way of the workload. */
+export const WORKLOAD_PLAN = {
+  code: 'workload',
+  rateLimit: { limit: 100_000, periodSeconds: 1 },
+  meters: [{ meter: 'api_calls', included: 1000, enforcement: 'hard' as const }],
+};
 
 /** Builds the workload of `SEED` in a fresh org, and reads back its truth. */
 export async function createUsageWorkload(app: INestApplication): Promise<UsageWorkload> {
   const admin = await createPlatformAdmin(app);
   const [owner, member, outsider] = await createUsers(app, 3);
   for (const meter of METERS.slice(1)) await createMeter(app, admin, meter);
-  const orgId = await createOrg(app, owner, { members: [member] });
+  await createPlan(app, admin, WORKLOAD_PLAN);
+  const orgId = await createOrg(app, owner, { members: [member], plan: WORKLOAD_PLAN.code });
   const keyOf = (...scopes: ApiKeyScope[]) =>
-    createApiKey(app, owner, orgId, { name: scopes.join(' '), scopes, rateLimit: FAST });
+    createApiKey(app, owner, orgId, { name: scopes.join(' '), scopes });
   const [keyA, keyB] = [await keyOf('events:write'), await keyOf('events:write')];
   const readKey = (await keyOf('usage:read')).key;
   const writeOnlyKey = (await keyOf('events:write', 'verify')).key;
@@ -138,8 +144,10 @@ export async function createUsageWorkload(app: INestApplication): Promise<UsageW
     // `latest` needs distinct times to have one right answer.
     while (usedTimes.has(time)) time--;
     usedTimes.add(time);
+    // Values from -20 to 100; sum meters take no negative value (400 negative_value).
+    const v = Math.round(random() * 12_000 - 2_000) / 100;
     const data: Record<string, unknown> = {
-      v: Math.round(random() * 12_000 - 2_000) / 100,
+      v: meter.aggregation === 'sum' ? Math.abs(v) : v,
       user: random() < 0.2 ? Math.floor(random() * 3) : `u${Math.floor(random() * 8)}`,
     };
     const region = pick(REGIONS);

@@ -1,3 +1,4 @@
+import { PageOf } from '../../common/pagination';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import {
@@ -6,7 +7,6 @@ import {
   IsArray,
   IsIn,
   IsInt,
-  IsISO8601,
   IsOptional,
   IsString,
   Length,
@@ -14,23 +14,11 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
+import { IsInstant } from '../../common/instant';
+import { RateLimitDto } from '../../limits/rate-limit';
 import { API_KEY_SCOPES, ApiKeyScope } from '../api-key-scopes';
 
 export const MAX_ROTATION_GRACE_SECONDS = 7 * 24 * 3600;
-
-export class RateLimitDto {
-  @ApiProperty({ minimum: 1, maximum: 1_000_000, example: 100 })
-  @IsInt()
-  @Min(1)
-  @Max(1_000_000)
-  limit: number;
-
-  @ApiProperty({ minimum: 1, maximum: 86_400, example: 60 })
-  @IsInt()
-  @Min(1)
-  @Max(86_400)
-  periodSeconds: number;
-}
 
 export class CreateApiKeyDto {
   @ApiProperty({ minLength: 1, maxLength: 100, example: 'production backend' })
@@ -53,7 +41,7 @@ export class CreateApiKeyDto {
 
   @ApiPropertyOptional({ format: 'date-time', description: 'Must be in the future' })
   @IsOptional()
-  @IsISO8601({ strict: true })
+  @IsInstant()
   expiresAt?: string;
 
   @ApiPropertyOptional({
@@ -93,7 +81,4 @@ export class CreatedApiKeyDto extends ApiKeyDto {
   key: string;
 }
 
-export class ApiKeyPageDto {
-  @ApiProperty({ type: [ApiKeyDto] }) data: ApiKeyDto[];
-  @ApiProperty({ type: String, nullable: true }) nextCursor: string | null;
-}
+export class ApiKeyPageDto extends PageOf(ApiKeyDto) {}

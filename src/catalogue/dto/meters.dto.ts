@@ -1,3 +1,4 @@
+import { PageOf } from '../../common/pagination';
 import { ApiProperty, ApiPropertyOptional, PickType } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import {
@@ -116,7 +117,4 @@ export class MeterDto {
   @ApiProperty({ format: 'date-time' }) updatedAt: string;
 }
 
-export class MeterPageDto {
-  @ApiProperty({ type: [MeterDto] }) data: MeterDto[];
-  @ApiProperty({ type: String, nullable: true }) nextCursor: string | null;
-}
+export class MeterPageDto extends PageOf(MeterDto) {}

@@ -1,3 +1,4 @@
+import { PageOf } from '../../common/pagination';
 import { ApiExtraModels, ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import {
@@ -15,7 +16,7 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
-import { RateLimitDto } from '../../api-keys/dto/api-keys.dto';
+import { RateLimitDto } from '../../limits/rate-limit';
 import { ENFORCEMENTS, Enforcement, METER_SLUG, PLAN_CODE } from '../catalogue.types';
 import { PriceModel } from '../price-model';
 import { IsPriceModel, PRICE_MODEL_DTOS, PRICE_MODEL_SCHEMA } from './price-model.dto';
@@ -116,19 +117,6 @@ export class PlanDto extends PublicPlanDto {
   @ApiProperty({ format: 'date-time' }) updatedAt: string;
 }
 
-export class PlanPageDto {
-  @ApiProperty({ type: [PlanDto] }) data: PlanDto[];
-  @ApiProperty({ type: String, nullable: true }) nextCursor: string | null;
-}
+export class PlanPageDto extends PageOf(PlanDto) {}
 
-export class PublicPlanPageDto {
-  @ApiProperty({ type: [PublicPlanDto] }) data: PublicPlanDto[];
-  @ApiProperty({ type: String, nullable: true }) nextCursor: string | null;
-}
-
-export class ChangeOrgPlanDto {
-  @ApiProperty({ example: 'pro', description: 'Code of the plan to move the org to' })
-  @IsString()
-  @Length(1, 64)
-  plan: string;
-}
+export class PublicPlanPageDto extends PageOf(PublicPlanDto) {}

@@ -1,5 +1,4 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
-import { createPartitionSql, partitionsAround } from '../../metering/usage-partitions';
 
 /**
  * Usage events (partitioned by month of the event time), their idempotency keys, and hourly
@@ -38,8 +37,22 @@ export class UsageMetering1764400000000 implements MigrationInterface {
     await q.query(`CREATE INDEX usage_events_org_time_idx ON usage_events (org_id, time, meter)`);
     // Catches an event whose month has no partition yet (the service creates them ahead).
     await q.query(`CREATE TABLE usage_events_default PARTITION OF usage_events DEFAULT`);
-    for (const partition of partitionsAround(new Date()))
-      await q.query(createPartitionSql(partition));
+    // Monthly partitions from two months back to two ahead (the app keeps creating them ahead).
+    // Frozen SQL, as every migration: it must mean the same whatever the code becomes.
+    await q.query(`
+      DO $$
+      DECLARE m date;
+      BEGIN
+        FOR m IN SELECT generate_series(date_trunc('month', now() AT TIME ZONE 'UTC') - interval '2 months',
+                                        date_trunc('month', now() AT TIME ZONE 'UTC') + interval '2 months',
+                                        interval '1 month')::date
+        LOOP
+          EXECUTE format(
+            'CREATE TABLE IF NOT EXISTS %I PARTITION OF usage_events FOR VALUES FROM (%L) TO (%L)',
+            'usage_events_y' || to_char(m, 'YYYY') || 'm' || to_char(m, 'MM'),
+            m::text || 'T00:00:00Z', (m + interval '1 month')::date::text || 'T00:00:00Z');
+        END LOOP;
+      END $$`);
 
     // group_key is the canonical JSON of the meter's group-by values, so that it can be part of
     // the primary key; group_values holds the same as jsonb for queries. A missing API key or

@@ -1,3 +1,4 @@
+import { PageOf } from '../../common/pagination';
 import { ApiProperty } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsEmail, IsIn, IsString, Length, MaxLength } from 'class-validator';
@@ -40,10 +41,7 @@ export class OrgResponseDto {
   @ApiProperty({ format: 'date-time' }) createdAt: string;
 }
 
-export class OrgPageDto {
-  @ApiProperty({ type: [OrgResponseDto] }) data: OrgResponseDto[];
-  @ApiProperty({ type: String, nullable: true }) nextCursor: string | null;
-}
+export class OrgPageDto extends PageOf(OrgResponseDto) {}
 
 export class MemberResponseDto {
   @ApiProperty({ format: 'uuid' }) userId: string;
@@ -52,7 +50,11 @@ export class MemberResponseDto {
   @ApiProperty({ format: 'date-time' }) createdAt: string;
 }
 
-export class MemberPageDto {
-  @ApiProperty({ type: [MemberResponseDto] }) data: MemberResponseDto[];
-  @ApiProperty({ type: String, nullable: true }) nextCursor: string | null;
+export class MemberPageDto extends PageOf(MemberResponseDto) {}
+
+export class ChangeOrgPlanDto {
+  @ApiProperty({ example: 'pro', description: 'Code of the plan to move the org to' })
+  @IsString()
+  @Length(1, 64)
+  plan: string;
 }

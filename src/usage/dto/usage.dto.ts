@@ -1,17 +1,10 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsOptional, IsString, Matches, MaxLength, ValidateBy } from 'class-validator';
+import { IsIn, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { ENFORCEMENTS, Enforcement, METER_SLUG } from '../../catalogue/catalogue.types';
-import { INSTANT_RULE, parseInstant, PERIOD, USAGE_WINDOWS, UsageWindow } from '../usage-bounds';
-
-/** A `from`/`to` query parameter: see INSTANT_RULE. */
-const IsInstant = () =>
-  ValidateBy({
-    name: 'isInstant',
-    validator: {
-      validate: (value: unknown) => typeof value === 'string' && parseInstant(value) !== null,
-      defaultMessage: (args) => `${args?.property} must be ${INSTANT_RULE}`,
-    },
-  });
+import { INSTANT_OR_DATE_RULE, IsInstant } from '../../common/instant';
+import { PageOf, PageQueryDto } from '../../common/pagination';
+import { PERIOD_PATTERN } from '../../common/period';
+import { USAGE_WINDOWS, UsageWindow } from '../usage-bounds';
 
 const RANGE_NOTE = '`to` must be after `from` and at most one calendar year later.';
 
@@ -19,17 +12,17 @@ export class UsageRangeQueryDto {
   @ApiProperty({
     format: 'date-time',
     example: '2026-05-01T00:00:00Z',
-    description: `Start (inclusive): ${INSTANT_RULE}. ${RANGE_NOTE}`,
+    description: `Start (inclusive): ${INSTANT_OR_DATE_RULE}. ${RANGE_NOTE}`,
   })
-  @IsInstant()
+  @IsInstant({ allowDate: true })
   from: string;
 
   @ApiProperty({
     format: 'date-time',
     example: '2026-06-01T00:00:00Z',
-    description: `End (exclusive): ${INSTANT_RULE}.`,
+    description: `End (exclusive): ${INSTANT_OR_DATE_RULE}.`,
   })
-  @IsInstant()
+  @IsInstant({ allowDate: true })
   to: string;
 }
 
@@ -57,6 +50,16 @@ export class UsageQueryDto extends UsageRangeQueryDto {
   @IsString()
   @MaxLength(64)
   groupBy?: string;
+
+  @ApiPropertyOptional({
+    example: 'customer-42',
+    maxLength: 256,
+    description: 'Only the usage of this subject',
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(256)
+  subject?: string;
 }
 
 export class UsageSummaryQueryDto {
@@ -66,7 +69,9 @@ export class UsageSummaryQueryDto {
     description: 'A billing period (UTC calendar month). Default: the current one',
   })
   @IsOptional()
-  @Matches(PERIOD, { message: 'period must be a month written YYYY-MM (years 1970 to 9999)' })
+  @Matches(PERIOD_PATTERN, {
+    message: 'period must be a month written YYYY-MM (years 1970 to 9999)',
+  })
   period?: string;
 }
 
@@ -125,3 +130,55 @@ export class UsageSummaryDto {
   })
   data: UsageSummaryLineDto[];
 }
+
+export class EventsQueryDto extends PageQueryDto {
+  @ApiPropertyOptional({ example: 'api_calls', description: 'Only events of this meter' })
+  @IsOptional()
+  @IsString()
+  @Matches(METER_SLUG, { message: 'type must be a meter slug' })
+  type?: string;
+
+  @ApiPropertyOptional({ example: 'customer-42', maxLength: 256 })
+  @IsOptional()
+  @IsString()
+  @MaxLength(256)
+  subject?: string;
+
+  @ApiPropertyOptional({
+    format: 'date-time',
+    example: '2026-11-01T00:00:00Z',
+    description: `Events at or after this time: ${INSTANT_OR_DATE_RULE}`,
+  })
+  @IsOptional()
+  @IsInstant({ allowDate: true })
+  from?: string;
+
+  @ApiPropertyOptional({
+    format: 'date-time',
+    example: '2026-12-01T00:00:00Z',
+    description: `Events before this time: ${INSTANT_OR_DATE_RULE}`,
+  })
+  @IsOptional()
+  @IsInstant({ allowDate: true })
+  to?: string;
+}
+
+export class EventDto {
+  @ApiProperty({ example: 'req-7f3c2a', description: 'The idempotency key it was sent with' })
+  id: string;
+  @ApiProperty({ example: 'api_calls', description: 'Its meter' }) type: string;
+  @ApiProperty({ format: 'date-time' }) time: string;
+  @ApiProperty({ type: String, nullable: true, example: 'customer-42' }) subject: string | null;
+  @ApiProperty({ type: 'object', additionalProperties: true, example: { tokens: 1200 } })
+  data: Record<string, unknown>;
+  @ApiProperty({
+    type: String,
+    format: 'uuid',
+    nullable: true,
+    description: 'The key that sent it',
+  })
+  apiKeyId: string | null;
+  @ApiProperty({ format: 'date-time', description: 'When it was stored' }) receivedAt: string;
+}
+
+export class EventPageDto extends PageOf(EventDto) {}

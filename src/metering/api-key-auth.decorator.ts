@@ -1,0 +1,86 @@
+import { applyDecorators, SetMetadata, UseGuards, UseInterceptors } from '@nestjs/common';
+import {
+  ApiForbiddenResponse,
+  ApiSecurity,
+  ApiServiceUnavailableResponse,
+  ApiTooManyRequestsResponse,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import { API_KEY_ROUTE, ApiKeyGuard, ApiKeyRouteOptions } from '../api-keys/api-key.guard';
+import { ApiKeyScope } from '../api-keys/api-key-scopes';
+import { AUTH_KIND, AuthKind } from '../common/auth.decorators';
+import { BodyRules } from '../common/request-body';
+import { V1_ROUTE, V1CallInterceptor, V1RouteOptions } from './v1-call.interceptor';
+
+export interface ApiKeyAuthOptions {
+  /** The scope the key must hold. */
+  scope?: ApiKeyScope;
+  /** Records `cost` units (default 1) of this meter per successful call. */
+  meter?: string;
+  cost?: number;
+  /** The handler admits the call itself (its usage depends on the body): events, verify. */
+  admittedBy?: 'route' | 'handler';
+  /** A refused key is a verdict in the body (200), not a 401: verify. */
+  verdictInBody?: boolean;
+  /** How the body is read once the key is accepted (default: JSON, 1 MB). */
+  body?: BodyRules;
+}
+
+const DEFAULT_BODY: BodyRules = { limit: '1mb' };
+
+/**
+ * The one declaration of a `/v1` route: it takes an API key (never a user JWT), checked by
+ * ApiKeyGuard; V1CallInterceptor then checks the scope, reads the body, admits the call (one unit
+ * of the org's plan limit and the key's own, and the hard quota of what it meters) and writes the
+ * RateLimit headers on every answer.
+ */
+export const ApiKeyAuth = (options: ApiKeyAuthOptions = {}) => {
+  const route: V1RouteOptions = {
+    scope: options.scope,
+    meter: options.meter,
+    cost: options.cost ?? 1,
+    admittedBy: options.admittedBy ?? 'route',
+    body: options.body ?? DEFAULT_BODY,
+  };
+  const limits = options.meter
+    ? `\`rate_limited\`, or \`quota_exceeded\` for ${options.meter}`
+    : '`rate_limited`';
+  return applyDecorators(
+    SetMetadata(AUTH_KIND, 'api-key' satisfies AuthKind),
+    SetMetadata(API_KEY_ROUTE, {
+      verdictInBody: options.verdictInBody,
+    } satisfies ApiKeyRouteOptions),
+    SetMetadata(V1_ROUTE, route),
+    UseGuards(ApiKeyGuard),
+    UseInterceptors(V1CallInterceptor),
+    ApiSecurity('api-key'),
+    ...(options.verdictInBody
+      ? []
+      : [
+          ApiUnauthorizedResponse({
+            description: '`invalid_api_key`, `key_revoked` or `key_expired`',
+          }),
+        ]),
+    ApiTooManyRequestsResponse({
+      description: `${limits} with \`Retry-After\`; or \`too_many_requests\`: too many invalid keys from this address`,
+    }),
+    ApiServiceUnavailableResponse({
+      description:
+        '`rate_limiter_unavailable` (RATE_LIMIT_FAILURE_MODE=closed and Redis down) or `database_unavailable`',
+    }),
+    ...(options.scope
+      ? [
+          ApiForbiddenResponse({
+            description: `\`insufficient_scope\`: the key lacks ${options.scope}`,
+          }),
+        ]
+      : []),
+  );
+};
+
+/**
+ * Meters an app route: it takes an API key, pays a rate-limit unit, is refused past a hard quota
+ * of `meter`, and records `cost` units of `meter` per successful call under an id the server
+ * makes.
+ */
+export const Metered = (meter: string, cost = 1) => ApiKeyAuth({ meter, cost });

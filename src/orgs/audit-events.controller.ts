@@ -1,0 +1,24 @@
+import { Controller, Get, Query } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { AuditEventPageDto } from '../audit/audit.dto';
+import { AuditService } from '../audit/audit.service';
+import { PageQueryDto } from '../common/pagination';
+import { CurrentMembership, Roles } from './org-role.guard';
+import { Membership } from './orgs.repository';
+
+@ApiTags('audit')
+@Controller('orgs/:orgId/audit-events')
+export class AuditEventsController {
+  constructor(private readonly audit: AuditService) {}
+
+  @Get()
+  @Roles('admin')
+  @ApiOperation({ summary: "The org's audit log, newest first" })
+  @ApiOkResponse({ type: AuditEventPageDto })
+  list(
+    @CurrentMembership() membership: Membership,
+    @Query() page: PageQueryDto,
+  ): Promise<AuditEventPageDto> {
+    return this.audit.list(membership.orgId, page);
+  }
+}
