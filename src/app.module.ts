@@ -4,6 +4,7 @@ import { ScheduleModule } from '@nestjs/schedule';
 import { ApiKeysModule } from './api-keys/api-keys.module';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
+import { BillingModule } from './billing/billing.module';
 import { CatalogueModule } from './catalogue/catalogue.module';
 import { LoggingModule } from './common/logging.module';
 import { AppConfigModule } from './config/config.module';
@@ -17,6 +18,7 @@ import { OrgsModule } from './orgs/orgs.module';
 import { RedisModule } from './redis/redis.module';
 import { UsageModule } from './usage/usage.module';
 import { UsersModule } from './users/users.module';
+import { WebhooksModule } from './webhooks/webhooks.module';
 
 @Module({
   imports: [
@@ -38,6 +40,8 @@ import { UsersModule } from './users/users.module';
     MeteringModule,
     UsageModule,
     GatewayModule,
+    WebhooksModule,
+    BillingModule,
   ],
 })
 export class AppModule {}

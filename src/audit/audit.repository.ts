@@ -7,7 +7,7 @@ import { requireOrgId } from '../database/tenant-scope';
 export interface AuditEntry {
   actorUserId: string | null;
   action: AuditAction;
-  targetType: 'api_key' | 'member' | 'org';
+  targetType: 'api_key' | 'member' | 'org' | 'webhook' | 'invoice';
   targetId: string;
   meta?: Record<string, unknown>;
 }
@@ -19,7 +19,10 @@ export type AuditAction =
   | 'member.added'
   | 'member.role_changed'
   | 'member.removed'
-  | 'org.plan_changed';
+  | 'org.plan_changed'
+  | 'webhook.created'
+  | 'webhook.deleted'
+  | 'invoice.finalized';
 
 export interface AuditRow extends Required<AuditEntry> {
   id: string;

@@ -19,6 +19,8 @@ export const REPORTS = 'reports';
 
 /** A request waits at most this long for a connection: an unreachable Postgres is a quick 503. */
 const CONNECT_TIMEOUT_MS = 2_000;
+/** One connection for everything (PGlite): waiting for it is queueing, not an outage. */
+const SINGLE_CONNECTION_WAIT_MS = 30_000;
 
 /** One definition of the connection, shared by the app and the TypeORM CLI. */
 export function buildDataSourceOptions(
@@ -37,7 +39,8 @@ export function buildDataSourceOptions(
     uuidExtension: 'pgcrypto',
     extra: {
       max: settings.embedded ? 1 : pool.size,
-      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      connectionTimeoutMillis:
+        settings.embedded || pool.size === 1 ? SINGLE_CONNECTION_WAIT_MS : CONNECT_TIMEOUT_MS,
       idleTimeoutMillis: 30_000,
       ...(pool.statementTimeoutMs ? { statement_timeout: pool.statementTimeoutMs } : {}),
     },

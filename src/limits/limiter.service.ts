@@ -74,6 +74,11 @@ const DAY_MS = 24 * 3600_000;
 const SEED_ATTEMPTS = 3;
 const toSeconds = (ms: number) => Math.ceil(ms / 1000);
 /**
+ * The in-process buckets' clock: monotonic (wall-clock jumps, or a test's fake Date, must not
+ * refill or drain a bucket), in epoch milliseconds like Redis' TIME.
+ */
+const monotonicNow = () => performance.timeOrigin + performance.now();
+/**
  * A bucket is kept this long past its TAT (after which it is as good as empty), so that the
  * clock a decision is made with and the clock that expires entries may differ a little.
  */
@@ -121,7 +126,7 @@ export class LimiterService implements OnModuleInit {
     charges: QuotaCharge[],
     now?: number,
   ): Promise<LimitsDecision> {
-    if (!this.redis) return this.decideInMemory(subject, units, charges, now ?? Date.now());
+    if (!this.redis) return this.decideInMemory(subject, units, charges, now ?? monotonicNow());
     try {
       return await this.decideOnRedis(this.redis, subject, units, charges, now);
     } catch (error) {

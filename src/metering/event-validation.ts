@@ -36,7 +36,12 @@ export interface EventProblem extends Problem {
   negative?: boolean;
 }
 
-export type BatchValidation = { events: ValidEvent[] } | { problems: EventProblem[] };
+/**
+ * The events in order, each with its place in the batch as it prefixes a field (`events[3].`, or
+ * `` for a lone event), or every problem.
+ */
+export type BatchValidation =
+  { events: ValidEvent[]; positions: string[] } | { problems: EventProblem[] };
 
 /** The fields of an event, once its shape is known to be right. */
 interface RawEvent {
@@ -120,7 +125,7 @@ function checkAll(
     if ('event' in result) events.push(result.event);
     else problems.push(...result.problems.map((p) => named(p, name(i) + p.field)));
   });
-  return problems.length ? { problems } : { events };
+  return problems.length ? { problems } : { events, positions: items.map((_, i) => name(i)) };
 }
 
 /** ajv's errors in the platform's words, one per field and rule. */

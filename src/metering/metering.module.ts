@@ -3,6 +3,7 @@ import { ApiKeysModule } from '../api-keys/api-keys.module';
 import { CatalogueModule } from '../catalogue/catalogue.module';
 import { LimitsModule } from '../limits/limits.module';
 import { AdmissionService } from './admission.service';
+import { ClosedPeriodsRepository } from './closed-periods.repository';
 import { EventsController } from './events.controller';
 import { MeteringService } from './metering.service';
 import { UsageEventsRepository } from './usage-events.repository';
@@ -19,6 +20,7 @@ import { V1CallInterceptor } from './v1-call.interceptor';
   controllers: [EventsController],
   providers: [
     AdmissionService,
+    ClosedPeriodsRepository,
     MeteringService,
     UsageEventsRepository,
     UsageWriter,

@@ -1,10 +1,11 @@
 import { Injectable, InternalServerErrorException } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
 import { randomUUID } from 'node:crypto';
 import { ApiKeyCall, VerifiedApiKey } from '../api-keys/api-key-call';
 import { CatalogueCache } from '../catalogue/catalogue-cache';
 import { Meter } from '../catalogue/catalogue.types';
 import { validationFailed } from '../common/domain-error';
-import { periodOf } from '../common/period';
+import { currentPeriod, periodOf } from '../common/period';
 import { LimiterService, QuotaCharge } from '../limits/limiter.service';
 import { QuotaFallback } from '../limits/quota-fallback.service';
 import { AdmissionService, Admitted } from './admission.service';
@@ -17,7 +18,8 @@ import {
   ValidEvent,
 } from './event-validation';
 import { eventsForCall } from './metered-events';
-import { MeteringError } from './metering.errors';
+import { ClosedPeriodsRepository } from './closed-periods.repository';
+import { MeteringError, periodClosed } from './metering.errors';
 import { EventRow } from './usage-events.repository';
 import { UsageWriter } from './usage-writer.service';
 
@@ -42,6 +44,7 @@ export class MeteringService {
     private readonly limiter: LimiterService,
     private readonly fallback: QuotaFallback,
     private readonly writer: UsageWriter,
+    private readonly closedPeriods: ClosedPeriodsRepository,
   ) {}
 
   /** `POST /v1/events`: validated whole, admitted with every hard quota it touches, written. */
@@ -49,11 +52,16 @@ export class MeteringService {
     const meters = await this.catalogue.meterMap();
     const validation = validateEventBatch(body, meters, Date.now(), format);
     if ('problems' in validation) throw eventProblems(validation.problems);
+    await this.refuseClosedPeriods(call.key.orgId, validation.events, validation.positions);
     // The first of several events with one id wins; the rest are duplicates.
     const seen = new Set<string>();
-    const unique = validation.events.filter((e) => !seen.has(e.id) && seen.add(e.id));
+    const positions = new Map<ValidEvent, string>();
+    const unique = validation.events.filter((e, i) => {
+      positions.set(e, validation.positions[i]);
+      return !seen.has(e.id) && seen.add(e.id);
+    });
     await this.admission.require(call, unique);
-    const fresh = await this.record(call, unique);
+    const fresh = await this.record(call, unique, positions);
     const accepted = fresh.filter(Boolean).length;
     return { accepted, duplicates: validation.events.length - accepted };
   }
@@ -77,12 +85,16 @@ export class MeteringService {
    * event, whether it was new. When the quotas could not be decided on Redis they are decided
    * here against Postgres, in the transaction that writes the events.
    */
-  async record(call: ApiKeyCall, events: ValidEvent[]): Promise<boolean[]> {
+  async record(
+    call: ApiKeyCall,
+    events: ValidEvent[],
+    positions?: ReadonlyMap<ValidEvent, string>,
+  ): Promise<boolean[]> {
     const admission = this.admission.of(call);
     if (admission?.outcome !== 'admitted')
       throw new InternalServerErrorException('Usage recorded for a call that was not admitted');
     this.settled.add(call);
-    const rows = events.map((e) => toRow(call.key, e));
+    const rows = events.map((e) => toRow(call.key, e, positions?.get(e)));
     if (admission.usedAfter === null && admission.charges.length > 0) {
       return this.fallback.writeWithinQuota(call.key.orgId, admission.charges, (manager) =>
         this.writer.writeIn(manager, rows),
@@ -101,6 +113,49 @@ export class MeteringService {
     );
     if (unused.length) await this.limiter.refund(call.key.orgId, unused);
     return fresh;
+  }
+
+  /**
+   * 409 `period_closed` before anything is reserved, when an event is dated in a period whose
+   * invoice is finalized. (The writer checks again under a lock, for a finalization racing this.)
+   */
+  private async refuseClosedPeriods(
+    orgId: string,
+    events: ValidEvent[],
+    positions: string[],
+  ): Promise<void> {
+    const current = currentPeriod();
+    const late = [...new Set(events.map((e) => periodOf(e.time)).filter((p) => p < current))];
+    if (late.length === 0) return;
+    const closed = await this.closedPeriods.findClosed(orgId, late);
+    if (closed.size === 0) return;
+    throw periodClosed(
+      events
+        .map((e, i) => ({ time: e.time, position: positions[i] }))
+        .filter((e) => closed.has(periodOf(e.time))),
+    );
+  }
+
+  /**
+   * Closes a period of the org (its invoice is being finalized in `manager`'s transaction): waits
+   * for every write of late events into it, keeps new ones out until commit, and marks it closed.
+   * Call before reading the period's usage, in the same transaction. With `skipIfBusy`, answers
+   * false at once instead of waiting when someone holds the period (another finalizer).
+   */
+  async closePeriod(
+    manager: EntityManager,
+    orgId: string,
+    period: string,
+    options: { skipIfBusy?: boolean } = {},
+  ): Promise<boolean> {
+    const locked = await this.closedPeriods.lockForClosing(
+      manager,
+      orgId,
+      period,
+      !options.skipIfBusy,
+    );
+    if (locked) await this.closedPeriods.markClosed(manager, orgId, period);
+    return locked;
   }
 
   /** Gives back what an admitted call reserved when it ends without recording (its handler failed). */
@@ -134,8 +189,9 @@ function unusedCharges(admission: Admitted, events: ValidEvent[]): QuotaCharge[]
   return [...byId.values()].filter((c) => c.amount > 0);
 }
 
-function toRow(key: VerifiedApiKey, event: ValidEvent): EventRow {
+function toRow(key: VerifiedApiKey, event: ValidEvent, position?: string): EventRow {
   return {
+    position,
     orgId: key.orgId,
     apiKeyId: key.id,
     eventId: event.id,

@@ -15,6 +15,8 @@ export interface EventRow {
   data: Record<string, unknown>;
   groupKey: string;
   groupValues: Record<string, string>;
+  /** Where the event stood in its request's batch (to name it in an error); not stored. */
+  position?: string;
 }
 
 export const NIL_UUID = '00000000-0000-0000-0000-000000000000';

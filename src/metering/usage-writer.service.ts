@@ -1,6 +1,9 @@
 import { BeforeApplicationShutdown, Injectable } from '@nestjs/common';
-import { QueryFailedError } from 'typeorm';
-import { EntityManager } from 'typeorm';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager, QueryFailedError } from 'typeorm';
+import { currentPeriod, periodOf } from '../common/period';
+import { ClosedPeriodsRepository, OrgPeriod } from './closed-periods.repository';
+import { periodClosed } from './metering.errors';
 import { EventRow, UsageEventsRepository } from './usage-events.repository';
 
 interface PendingWrite {
@@ -9,9 +12,14 @@ interface PendingWrite {
   reject: (error: unknown) => void;
 }
 
+/** Per request of a batch: which rows were new, or why the request is refused. */
+type WriteResult = boolean[] | Error;
+
 const MAX_ROWS_PER_FLUSH = 5_000;
 const MAX_CONCURRENT_FLUSHES = 2;
 const identity = (row: EventRow) => `${row.orgId}\u0000${row.eventId}`;
+const identityOf = (claimed: { orgId: string; eventId: string }) =>
+  `${claimed.orgId}\u0000${claimed.eventId}`;
 
 /**
  * Group commit for usage events. Requests that arrive while a flush is running are written
@@ -21,6 +29,9 @@ const identity = (row: EventRow) => `${row.orgId}\u0000${row.eventId}`;
  * One request's bad data must never fail another's: when a flush's statement fails, each request
  * in it is written again on its own, so only the one at fault is refused. (A dead connection is
  * not a request's fault: it fails them all at once, without the retries.)
+ *
+ * Events dated in a past period are written under a shared lock of their (org, period) and only
+ * if that period is not closed (its invoice finalized); finalizing takes the lock exclusively.
  */
 @Injectable()
 export class UsageWriter implements BeforeApplicationShutdown {
@@ -28,7 +39,11 @@ export class UsageWriter implements BeforeApplicationShutdown {
   private flushing = 0;
   private idle: (() => void)[] = [];
 
-  constructor(private readonly events: UsageEventsRepository) {}
+  constructor(
+    private readonly events: UsageEventsRepository,
+    private readonly closed: ClosedPeriodsRepository,
+    @InjectDataSource() private readonly dataSource: DataSource,
+  ) {}
 
   /** Resolves, once durable, with one flag per row: true if it was new, false if a duplicate. */
   write(rows: EventRow[]): Promise<boolean[]> {
@@ -41,8 +56,9 @@ export class UsageWriter implements BeforeApplicationShutdown {
 
   /** Writes in the caller's transaction, outside group commit (quotas decided in Postgres). */
   async writeIn(manager: EntityManager, rows: EventRow[]): Promise<boolean[]> {
-    const fresh = new Set((await this.events.insertEvents(rows, manager)).map(identityOf));
-    return rows.map((row) => fresh.has(identity(row)));
+    const [result] = await this.insertTogether([{ rows }], manager);
+    if (result instanceof Error) throw result;
+    return result;
   }
 
   /** Everything accepted is written before the process lets go of the database. */
@@ -80,8 +96,7 @@ export class UsageWriter implements BeforeApplicationShutdown {
 
   private async flush(batch: PendingWrite[]): Promise<void> {
     try {
-      const results = await this.insertTogether(batch);
-      batch.forEach((pending, i) => pending.resolve(results[i]));
+      settle(batch, await this.writeBatch(batch));
     } catch (error) {
       if (batch.length === 1 || !(error instanceof QueryFailedError)) {
         batch.forEach((pending) => pending.reject(error));
@@ -89,25 +104,73 @@ export class UsageWriter implements BeforeApplicationShutdown {
       }
       await Promise.all(
         batch.map((pending) =>
-          this.insertTogether([pending]).then(([fresh]) => pending.resolve(fresh), pending.reject),
+          this.writeBatch([pending]).then((results) => settle([pending], results), pending.reject),
         ),
       );
     }
   }
 
-  /** One statement for the whole batch; per request, which of its rows were new. */
-  private async insertTogether(batch: PendingWrite[]): Promise<boolean[][]> {
+  /** The batch's statement; in a transaction holding the period locks when it has late events. */
+  private writeBatch(batch: PendingWrite[]): Promise<WriteResult[]> {
+    const now = currentPeriod();
+    if (!batch.some((p) => p.rows.some((r) => periodOf(r.time) < now)))
+      return this.insertTogether(batch);
+    return this.dataSource.transaction((manager) => this.insertTogether(batch, manager));
+  }
+
+  /**
+   * One statement for the requests of `batch` (in `manager`'s transaction when given, where late
+   * events are first checked against closed periods); per request, which of its rows were new.
+   */
+  private async insertTogether(
+    batch: Pick<PendingWrite, 'rows'>[],
+    manager?: EntityManager,
+  ): Promise<WriteResult[]> {
+    const results: WriteResult[] = new Array(batch.length);
+    let open = batch.map((_, i) => i);
+    const late = lateRows(batch);
+    if (late.length > 0) {
+      if (!manager) throw new Error('Late events are written in a transaction');
+      const closed = await this.closed.lockAndFindClosed(manager, late);
+      open = open.filter((i) => {
+        const rows = batch[i].rows.filter((r) => closed.has(`${r.orgId}:${periodOf(r.time)}`));
+        if (rows.length) results[i] = periodClosed(rows);
+        return rows.length === 0;
+      });
+    }
     // Within one flush the first request to present an id owns it; later ones are duplicates.
     const owners = new Map<string, EventRow>();
-    for (const pending of batch)
-      for (const row of pending.rows)
+    for (const i of open)
+      for (const row of batch[i].rows)
         if (!owners.has(identity(row))) owners.set(identity(row), row);
-    const fresh = new Set((await this.events.insertEvents([...owners.values()])).map(identityOf));
-    return batch.map((pending) =>
-      pending.rows.map((row) => owners.get(identity(row)) === row && fresh.has(identity(row))),
-    );
+    const claimed = await this.events.insertEvents([...owners.values()], manager);
+    const fresh = new Set(claimed.map(identityOf));
+    for (const i of open) {
+      results[i] = batch[i].rows.map(
+        (row) => owners.get(identity(row)) === row && fresh.has(identity(row)),
+      );
+    }
+    return results;
   }
 }
 
-const identityOf = (claimed: { orgId: string; eventId: string }) =>
-  `${claimed.orgId}\u0000${claimed.eventId}`;
+/** The distinct (org, period) of rows dated before the current period. */
+function lateRows(batch: Pick<PendingWrite, 'rows'>[]): OrgPeriod[] {
+  const now = currentPeriod();
+  const pairs = new Map<string, OrgPeriod>();
+  for (const { rows } of batch) {
+    for (const row of rows) {
+      const period = periodOf(row.time);
+      if (period < now) pairs.set(`${row.orgId}:${period}`, { orgId: row.orgId, period });
+    }
+  }
+  return [...pairs.values()];
+}
+
+function settle(batch: PendingWrite[], results: WriteResult[]): void {
+  batch.forEach((pending, i) => {
+    const result = results[i];
+    if (result instanceof Error) pending.reject(result);
+    else pending.resolve(result);
+  });
+}

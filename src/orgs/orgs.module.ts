@@ -18,6 +18,6 @@ import { OrgsService } from './orgs.service';
   imports: [UsersModule, AuditModule],
   controllers: [OrgsController, MembersController, OrgPlanController, AuditEventsController],
   providers: [OrgsService, MembersService, OrgsRepository, OrgRoleGuard],
-  exports: [OrgsRepository, OrgRoleGuard],
+  exports: [OrgsRepository, OrgRoleGuard, OrgsService],
 })
 export class OrgsModule {}

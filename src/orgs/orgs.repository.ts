@@ -47,6 +47,10 @@ export class OrgsRepository {
       `INSERT INTO org_members (org_id, user_id, role) VALUES ($1, $2, 'owner')`,
       [org.id, ownerId],
     );
+    await manager.query(
+      `INSERT INTO org_plan_changes (org_id, changed_at, plan_code) VALUES ($1, $2, $3)`,
+      [org.id, org.createdAt, org.planCode],
+    );
     return { ...org, role: 'owner' };
   }
 
@@ -155,12 +159,36 @@ export class OrgsRepository {
     return rows[0] ?? null;
   }
 
-  /** Moves the org to a plan; a plan that does not exist fails the foreign key (`orgs_plan_code_fkey`). */
+  /**
+   * Moves the org to a plan, and records since when (billing reads which plan an org was on at
+   * the end of a period). A plan that does not exist fails the foreign key (`orgs_plan_code_fkey`).
+   */
   async setOrgPlan(manager: EntityManager, orgId: string, planCode: string): Promise<void> {
     await manager.query(`UPDATE orgs SET plan_code = $2 WHERE id = $1`, [
       requireOrgId(orgId),
       planCode,
     ]);
+    await manager.query(`INSERT INTO org_plan_changes (org_id, plan_code) VALUES ($1, $2)`, [
+      orgId,
+      planCode,
+    ]);
+  }
+
+  /**
+   * The plan the org was on just before `at`; before its creation (usage may be dated up to 35
+   * days back) the plan it started on. Null for no such org.
+   */
+  async findPlanCodeAt(orgId: string, at: Date): Promise<string | null> {
+    const rows: { planCode: string }[] = await this.dataSource.query(
+      `SELECT plan_code AS "planCode" FROM org_plan_changes
+        WHERE org_id = $1
+        ORDER BY changed_at < $2 DESC,
+                 CASE WHEN changed_at < $2 THEN changed_at END DESC NULLS LAST,
+                 changed_at
+        LIMIT 1`,
+      [requireOrgId(orgId), at.toISOString()],
+    );
+    return rows[0]?.planCode ?? null;
   }
 
   async deleteMember(manager: EntityManager, orgId: string, userId: string): Promise<void> {

@@ -56,6 +56,11 @@ export class OrgsService {
     return toOrgResponse(org);
   }
 
+  /** The code of the plan the org was on just before `at` (the end of a period); null: no such org. */
+  planCodeAt(orgId: string, at: Date): Promise<string | null> {
+    return this.orgs.findPlanCodeAt(orgId, at);
+  }
+
   /**
    * Moves the org to `planCode`, audited in the same transaction; a no-op when it is on it. Once
    * committed, OrgPlanChangedEvent tells the rest of the platform (cached key credentials carry

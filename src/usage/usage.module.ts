@@ -19,5 +19,6 @@ import { UsageV1Controller } from './usage-v1.controller';
   imports: [ApiKeysModule, MeteringModule, CatalogueModule, OrgsModule, LimitsModule],
   controllers: [UsageController, UsageV1Controller, EventsListController],
   providers: [UsageService, UsageRepository, EventsReportService],
+  exports: [UsageService],
 })
 export class UsageModule {}

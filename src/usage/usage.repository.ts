@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, QueryFailedError } from 'typeorm';
+import { DataSource, EntityManager, QueryFailedError } from 'typeorm';
 import { MeterAggregation } from '../catalogue/catalogue.types';
 import { REPORTS } from '../database/typeorm-options';
 import { requireOrgId } from '../database/tenant-scope';
@@ -170,12 +170,17 @@ export class UsageRepository {
   }
 
   /** Every meter's aggregates over one calendar month, from the monthly totals (one row per meter). */
-  periodTotals(orgId: string, periodStart: Date): Promise<PeriodTotalsRow[]> {
+  periodTotals(
+    orgId: string,
+    periodStart: Date,
+    manager?: EntityManager,
+  ): Promise<PeriodTotalsRow[]> {
     return this.report(
       `SELECT meter, count, sum, min, max, sum / NULLIF(count, 0) AS avg, latest_value AS latest
          FROM usage_period_totals
         WHERE org_id = $1 AND period = $2`,
       [requireOrgId(orgId), periodStart.toISOString()],
+      manager,
     );
   }
 
@@ -185,6 +190,7 @@ export class UsageRepository {
     meters: { slug: string; property: string }[],
     from: Date,
     to: Date,
+    manager?: EntityManager,
   ): Promise<{ meter: string; value: string }[]> {
     if (meters.length === 0) return Promise.resolve([]);
     return this.report(
@@ -201,6 +207,7 @@ export class UsageRepository {
         from.toISOString(),
         to.toISOString(),
       ],
+      manager,
     );
   }
 
@@ -234,10 +241,14 @@ export class UsageRepository {
     );
   }
 
-  /** A report statement; Postgres cancelling it for its time limit is a 503 `report_timeout`. */
-  private async report<T>(sql: string, params: unknown[]): Promise<T> {
+  /**
+   * A report statement (in `manager`'s transaction when given: billing reads the usage it
+   * invoices under its own locks); Postgres cancelling it for its time limit is a 503
+   * `report_timeout`.
+   */
+  private async report<T>(sql: string, params: unknown[], manager?: EntityManager): Promise<T> {
     try {
-      return await this.dataSource.query(sql, params);
+      return await (manager ?? this.dataSource).query(sql, params);
     } catch (error) {
       const code = (error as QueryFailedError & { driverError?: { code?: string } }).driverError
         ?.code;

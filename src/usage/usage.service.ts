@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
 import { Meter } from '../catalogue/catalogue.types';
 import { CatalogueCache } from '../catalogue/catalogue-cache';
 import { PlansService } from '../catalogue/plans.service';
@@ -120,32 +121,13 @@ export class UsageService {
    * the period. Reads the monthly totals (one row per meter), plus raw events for unique_count meters.
    */
   async summary(orgId: string, period = currentPeriod(new Date())): Promise<UsageSummaryDto> {
-    const { from, to } = periodBounds(period);
     // Meters are never deleted, so the catalogue names every meter with usage, except one created
     // in the last few seconds (the cache's TTL) that another instance already ingests for.
-    const meters = await this.catalogue.meterMap();
-    const all = [...meters.values()];
-    const [plan, totals, uniques] = await Promise.all([
+    const [plan, values] = await Promise.all([
       this.plans.findPlanForOrg(orgId),
-      this.usage.periodTotals(orgId, from),
-      this.usage.periodUniqueCounts(
-        orgId,
-        all
-          .filter((m) => m.aggregation === 'unique_count' && m.valueProperty)
-          .map((m) => ({ slug: m.slug, property: m.valueProperty! })),
-        from,
-        to,
-      ),
+      this.periodValues(orgId, period),
     ]);
-    const totalsByMeter = new Map(totals.map((t) => [t.meter, t]));
-    const uniqueByMeter = new Map(uniques.map((u) => [u.meter, toNumber(u.value)]));
-    const valueOf = (slug: string): number => {
-      const meter = meters.get(slug);
-      if (!meter) return 0;
-      return meter.aggregation === 'unique_count'
-        ? (uniqueByMeter.get(slug) ?? 0)
-        : periodValue(meter, totalsByMeter.get(slug));
-    };
+    const valueOf = (slug: string): number => values.get(slug) ?? 0;
 
     const planned = plan?.meters ?? [];
     const plannedSlugs = new Set(planned.map((m) => m.meter));
@@ -160,10 +142,7 @@ export class UsageService {
         enforcement: line.enforcement,
       };
     });
-    const unplanned = totals
-      .map((t) => t.meter)
-      .filter((slug) => !plannedSlugs.has(slug))
-      .sort();
+    const unplanned = [...values.keys()].filter((slug) => !plannedSlugs.has(slug)).sort();
     for (const slug of unplanned) {
       data.push({
         meter: slug,
@@ -175,5 +154,37 @@ export class UsageService {
       });
     }
     return { period, data };
+  }
+
+  /**
+   * Each meter's aggregation over one period, for every meter with usage in it: what the summary
+   * shows and what invoices bill. From the monthly totals (one row per meter), and the distinct
+   * values of unique_count meters. `within` reads in a caller's transaction (with the catalogue
+   * already in hand, so that nothing else waits for a connection meanwhile).
+   */
+  async periodValues(
+    orgId: string,
+    period: string,
+    within?: { manager: EntityManager; meters: ReadonlyMap<string, Meter> },
+  ): Promise<Map<string, number>> {
+    const { from, to } = periodBounds(period);
+    const manager = within?.manager;
+    const meters = within?.meters ?? (await this.catalogue.meterMap());
+    const uniqueMeters = [...meters.values()]
+      .filter((m) => m.aggregation === 'unique_count' && m.valueProperty)
+      .map((m) => ({ slug: m.slug, property: m.valueProperty! }));
+    const [totals, uniques] = await Promise.all([
+      this.usage.periodTotals(orgId, from, manager),
+      this.usage.periodUniqueCounts(orgId, uniqueMeters, from, to, manager),
+    ]);
+    const values = new Map<string, number>();
+    for (const row of totals) {
+      const meter = meters.get(row.meter);
+      if (meter && meter.aggregation !== 'unique_count')
+        values.set(row.meter, periodValue(meter, row));
+      else values.set(row.meter, 0);
+    }
+    for (const row of uniques) values.set(row.meter, toNumber(row.value));
+    return values;
   }
 }

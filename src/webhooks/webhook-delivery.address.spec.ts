@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { deliverWebhook, pinnedLookup, sendWebhookRequest } from './webhook-delivery';
-import { startReceiver, TestReceiver } from './webhook-test-receivers';
+import { startReceiver, TestReceiver } from '../../test/support/webhook-receivers';
 import { HostResolver } from './webhook-url';
 
 const PRODUCTION = { allowPrivate: false, timeoutMs: 300 };

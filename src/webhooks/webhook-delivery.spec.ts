@@ -8,7 +8,7 @@ import {
   startRawReceiver,
   startReceiver,
   TestReceiver,
-} from './webhook-test-receivers';
+} from '../../test/support/webhook-receivers';
 
 const LOCAL = { allowPrivate: true };
 const SHORT_TIMEOUT_MS = 300;

@@ -49,7 +49,8 @@ export default async function globalSetup(): Promise<void> {
   const databases = new Map<string, EmbeddedPostgres>();
   const control: Server = createServer((req, res) => {
     const reply = (status: number, body?: unknown) => {
-      res.writeHead(status, { 'content-type': 'application/json' });
+      // No keep-alive: a client reusing a socket the server is closing fails (undici: other side closed).
+      res.writeHead(status, { 'content-type': 'application/json', connection: 'close' });
       res.end(body === undefined ? undefined : JSON.stringify(body));
     };
     if (req.method === 'POST' && req.url === '/databases') {
