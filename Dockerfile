@@ -1,38 +1,38 @@
 # syntax=docker/dockerfile:1
 # Metering platform API. Build: `docker build -t metering .`; see docker-compose.yml for a full stack.
-# .ci/run replays these steps on the host (production-only install of the built app, node dist/main).
+# .ci/run replays these steps on the host with the same Node (production-only install of the built
+# app, the migrations and admin commands, `node dist/main`, the health checks).
+#
+# Node 26: Active LTS since October 2026 and supported until April 2029 (Node 24 is in maintenance
+# until April 2028). argon2's prebuilt binary (Node-API 10) loads on it: no compiler anywhere.
+ARG NODE_IMAGE=node:26-bookworm-slim
 
 # ---- build: install everything and compile TypeScript to dist/ ----
-FROM node:20-bookworm-slim AS build
+FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-# Compiling needs no native addon: skip install scripts (argon2 is built in the deps stage).
-RUN npm ci --ignore-scripts --no-audit --no-fund
+RUN npm ci --no-audit --no-fund
 COPY nest-cli.json tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build
 
 # ---- deps: production dependencies only ----
-# argon2 is the one native addon. `npm rebuild argon2` keeps its prebuilt binary when that loads
-# and compiles it otherwise: the prebuilt binaries of argon2 0.45 need Node-API 10, which Node 20
-# lacks, so this stage has a compiler (it is not part of the final image).
-FROM node:20-bookworm-slim AS deps
-RUN apt-get update \
- && apt-get install -y --no-install-recommends python3 make g++ \
- && rm -rf /var/lib/apt/lists/*
+# --omit=optional too: npm otherwise keeps packages that are both devDependencies and optional
+# peers of a runtime package (ts-node, typescript). The only optional runtime package it drops is
+# pg-cloudflare (Cloudflare Workers only).
+FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
- && npm rebuild argon2 \
+RUN npm ci --omit=dev --omit=optional --no-audit --no-fund \
  && node -e "require('argon2')" \
  && npm cache clean --force
 
 # ---- runtime ----
-FROM node:20-bookworm-slim AS runtime
+FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production \
     PORT=3000
 WORKDIR /app
-COPY package.json package-lock.json ./
+COPY package.json ./
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 # Only used when DATABASE_URL is unset (embedded PGlite): the one folder the app may write to.
@@ -41,4 +41,7 @@ USER node
 EXPOSE 3000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+# The same node flags as `npm run start:prod`. Other commands of the image:
+#   node dist/database/migrate.cli          apply pending migrations (with MIGRATIONS_RUN=false)
+#   node dist/cli admin grant <email>       make a user a platform admin (or revoke)
 CMD ["node", "dist/main"]

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AppConfigModule } from './config/config.module';
+import { loadEnvFile } from './config/env-file';
 import { DatabaseModule } from './database/database.module';
 import { normalizeEmail } from './users/email';
 import { UsersModule } from './users/users.module';
@@ -24,6 +25,7 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`${USAGE}\n`);
     return 2;
   }
+  loadEnvFile();
   const email = normalizeEmail(rawEmail) as string;
   const app = await NestFactory.createApplicationContext(CliModule, { logger: ['error', 'warn'] });
   try {

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { DataSource } from 'typeorm';
 import { loadConfiguration } from '../config/configuration';
+import { loadEnvFile } from '../config/env-file';
 import { buildDataSourceOptions } from './typeorm-options';
 
 /**
@@ -8,6 +9,7 @@ import { buildDataSourceOptions } from './typeorm-options';
  * real server: set DATABASE_URL. `npm run migration:run` uses src/database/migrate.cli.ts, which
  * also handles the embedded default and takes the migration lock.
  */
+loadEnvFile();
 const { database } = loadConfiguration(process.env);
 if (!database.url) throw new Error('DATABASE_URL must be set for the TypeORM CLI');
 

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { loadConfiguration } from '../config/configuration';
+import { loadEnvFile } from '../config/env-file';
 import { startEmbeddedPostgres } from './embedded-postgres';
 import { runMigrationsLocked } from './migrate';
 import { buildDataSourceOptions } from './typeorm-options';
@@ -9,6 +10,7 @@ import { buildDataSourceOptions } from './typeorm-options';
 /** `npm run migration:run`: applies pending migrations to DATABASE_URL, or to the embedded PGlite. */
 async function main(): Promise<void> {
   const logger = new Logger('Migrations');
+  loadEnvFile();
   const { database } = loadConfiguration(process.env);
   const embedded = database.url
     ? undefined
