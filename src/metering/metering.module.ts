@@ -8,6 +8,8 @@ import { EventsController } from './events.controller';
 import { MeteringService } from './metering.service';
 import { UsageEventsRepository } from './usage-events.repository';
 import { UsagePartitionsService } from './usage-partitions.service';
+import { UsageRetentionRepository } from './usage-retention.repository';
+import { UsageRetentionService } from './usage-retention.service';
 import { UsageWriter } from './usage-writer.service';
 import { V1CallInterceptor } from './v1-call.interceptor';
 
@@ -25,6 +27,8 @@ import { V1CallInterceptor } from './v1-call.interceptor';
     UsageEventsRepository,
     UsageWriter,
     UsagePartitionsService,
+    UsageRetentionRepository,
+    UsageRetentionService,
     V1CallInterceptor,
   ],
   exports: [AdmissionService, MeteringService, V1CallInterceptor],
