@@ -71,7 +71,9 @@ export const EVENT_BATCH_SCHEMA = {
 
 /**
  * A CloudEvent 1.0 in structured mode, as OpenMeter takes them: `id`, `type`, `subject`, `time`
- * and `data` map one to one onto an event; `source` and `datacontenttype` are accepted and ignored.
+ * and `data` map one to one onto an event; `source`, `datacontenttype` and `dataschema` (the other
+ * context attributes of the specification) are accepted and ignored. Extension attributes and
+ * `data_base64` are refused by name: nothing here would read them.
  */
 export const CLOUD_EVENT_SCHEMA = {
   type: 'object',
@@ -102,6 +104,13 @@ export const CLOUD_EVENT_SCHEMA = {
       description: 'Accepted and ignored',
       example: 'application/json',
       'x-rule': 'a string of at most 256 characters',
+    },
+    dataschema: {
+      type: 'string',
+      maxLength: 2048,
+      description: 'Accepted and ignored',
+      example: 'https://example.com/schemas/api-call.json',
+      'x-rule': 'a string of at most 2048 characters',
     },
     data: EVENT_SCHEMA.properties.data,
   },
