@@ -98,7 +98,9 @@ export function unsafeStringProblem(text: string): string | null {
 
 /**
  * Walks a parsed body without recursion (a hostile body cannot overflow the stack): the first
- * string key or value that is unsafe, or nesting deeper than MAX_JSON_DEPTH, is the answer.
+ * string key or value that is unsafe, a number that overflowed (`1e309` parses as Infinity, which
+ * JSON cannot carry on and jsonb would store as null), or nesting deeper than MAX_JSON_DEPTH, is
+ * the answer.
  */
 export function inspect(value: unknown, root = ''): DomainError | null {
   const stack: { value: unknown; path: string; depth: number }[] = [
@@ -109,6 +111,10 @@ export function inspect(value: unknown, root = ''): DomainError | null {
     if (typeof node === 'string') {
       const problem = unsafeStringProblem(node);
       if (problem) return badField(path || 'body', problem);
+      continue;
+    }
+    if (typeof node === 'number') {
+      if (!Number.isFinite(node)) return badField(path || 'body', 'must be a finite number');
       continue;
     }
     if (typeof node !== 'object' || node === null) continue;

@@ -105,6 +105,17 @@ describe('validateEventBatch', () => {
     expect(problems(event)).toContain(problem);
   });
 
+  it('takes values of magnitude below 2^53, and refuses ±2^53 (what ±(2^53 + 1) parse as)', () => {
+    const value = (tokens: unknown) => ({ id: 'v', type: 'tokens', data: { tokens } });
+    expect(events(value(Number.MAX_SAFE_INTEGER))[0].value).toBe(2 ** 53 - 1);
+    for (const raw of ['9007199254740992', '9007199254740993', '-9007199254740993', '1e300']) {
+      expect(problems(value(JSON.parse(raw)))).toEqual([
+        'data.tokens must be a number of magnitude below 2^53',
+      ]);
+    }
+    expect(problems(value(-1))).toEqual(['data.tokens must not be negative']);
+  });
+
   it('accepts the edges of the time window', () => {
     expect(problems({ id: 'a', type: 'api_calls', time: '2026-11-29T12:05:00Z' })).toEqual([]);
     expect(problems({ id: 'b', type: 'api_calls', time: '2026-10-25T12:00:00Z' })).toEqual([]);

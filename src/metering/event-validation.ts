@@ -12,8 +12,12 @@ import {
 export const MAX_FUTURE_MS = 5 * 60_000;
 export const MAX_PAST_MS = 35 * 24 * 3600_000;
 export const MAX_DATA_BYTES = 8 * 1024;
-/** Usage quantities are JSON numbers, exact for integers up to 2^53. */
-export const MAX_VALUE = 2 ** 53;
+/**
+ * The largest magnitude of a usage value. The contract says "at most 2^53", but JSON.parse reads
+ * 2^53 + 1 (and -2^53 - 1) as ±2^53: a value of exactly ±2^53 cannot be told from one past the
+ * limit, so the accepted range is the exact one, ±(2^53 - 1).
+ */
+export const MAX_VALUE = Number.MAX_SAFE_INTEGER;
 
 /** How the body of `POST /v1/events` is written (its Content-Type). */
 export type EventFormat = 'json' | 'cloudevent' | 'cloudevent-batch';
@@ -217,7 +221,7 @@ function eventData(
   return data;
 }
 
-/** The number the meter aggregates, checked: finite, at most 2^53 in magnitude, ≥ 0 for sums. */
+/** The number the meter aggregates, checked: finite, below 2^53 in magnitude, ≥ 0 for sums. */
 function meterValue(
   meter: Meter,
   data: Record<string, unknown>,
@@ -235,7 +239,7 @@ function meterValue(
   const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
   if (!Number.isFinite(n)) problems.push({ field, message: 'must be a number' });
   else if (Math.abs(n) > MAX_VALUE)
-    problems.push({ field, message: 'must be a number of magnitude at most 2^53' });
+    problems.push({ field, message: 'must be a number of magnitude below 2^53' });
   else if (n < 0 && meter.aggregation === 'sum')
     problems.push({ field, message: 'must not be negative', negative: true });
   else return n;
