@@ -42,8 +42,15 @@ export function configureApp(app: NestExpressApplication, shutdown = new Gracefu
       ],
     });
   }
-  // The API's answers get helmet's strict defaults; only Swagger UI needs its inline script.
-  const apiHeaders = helmet();
+  // The API's answers are data, never a page: they may load nothing and be framed by no one
+  // (OWASP's REST headers; helmet's default policy is a web page's, with inline styles). Only
+  // Swagger UI's page and assets get a page's policy, with its inline script.
+  const apiHeaders = helmet({
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: { 'default-src': ["'none'"], 'frame-ancestors': ["'none'"] },
+    },
+  });
   const docsHeaders = helmet({
     contentSecurityPolicy: {
       directives: { 'script-src': ["'self'", "'unsafe-inline'"], 'img-src': ["'self'", 'data:'] },

@@ -1,3 +1,4 @@
+import { Response } from 'supertest';
 import { DataSource } from 'typeorm';
 import { expectError, withoutRequestId } from './support/assertions';
 import { parseCsv } from './support/csv';
@@ -163,13 +164,13 @@ describe('report bounds and the events listing (§9)', () => {
       expect(stored).toHaveLength(40);
     });
 
-    /** Every page of the listing with `query`: the ids in order, and the pages' sizes. */
+    /** Every page of the listing with `query`: the ids in order, and how many pages. */
     async function walk(query: Record<string, string>): Promise<{ ids: string[]; pages: number }> {
       const ids: string[] = [];
       let cursor: string | null = null;
       let pages = 0;
       do {
-        const res = await as(owner)
+        const res: Response = await as(owner)
           .get(`/orgs/${orgId}/events`)
           .query({ ...query, ...(cursor ? { cursor } : {}) })
           .expect(200);
