@@ -9,7 +9,7 @@ import { AppConfig } from './config/configuration';
 import { GracefulShutdown } from './common/graceful-shutdown';
 import { HttpExceptionFilter } from './common/http-exception.filter';
 import { requestIdMiddleware } from './common/logging.module';
-import { bodyReader, rejectUnsafeQuery } from './common/request-body';
+import { bodyReader, rejectUnsafeUrl } from './common/request-body';
 import { AppValidationPipe } from './common/validation.pipe';
 
 /** Routes that take the OAuth2 password form besides JSON. */
@@ -63,7 +63,7 @@ export function configureApp(app: NestExpressApplication, shutdown = new Gracefu
       next,
     ),
   );
-  app.use(rejectUnsafeQuery);
+  app.use(rejectUnsafeUrl);
   const jsonBody = bodyReader({ limit: '1mb' });
   const loginBody = bodyReader({ limit: '16kb', form: true });
   // `/v1` bodies are read by their route once the API key is accepted (see @ApiKeyAuth).

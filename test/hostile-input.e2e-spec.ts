@@ -131,6 +131,28 @@ describe('hostile input', () => {
     expect(summary.body.errors).toEqual([expect.objectContaining({ field: 'query.period' })]);
   });
 
+  it('refuses NUL in the OAuth2 password form with 400 naming username', async () => {
+    const res = await api(e2e.app)
+      .post('/auth/login')
+      .type('form')
+      .send(`username=a%00b&password=${encodeURIComponent(PASSWORD)}`);
+    expectBadField(res, 'username');
+  });
+
+  it('refuses NUL in a path segment with 400 naming the path, before any look-up', async () => {
+    const admin = await createPlatformAdmin(e2e.app);
+    for (const [who, url] of [
+      [asUser(admin), '/admin/meters/api%00calls'],
+      [asUser(admin), '/admin/plans/free%00'],
+      [asUser(owner), `/orgs/${orgId}/invoices/2026-01%00`],
+      [withKey(key), '/v1/ping%00'],
+    ] as const) {
+      const res = await api(e2e.app, who).get(url);
+      expectError(res, 400, 'validation_failed');
+      expect(res.body.errors).toEqual([{ field: 'path', message: 'path must not contain U+0000' }]);
+    }
+  });
+
   describe('nesting', () => {
     it.each(['/auth/signup', '/v1/events', '/v1/verify'])(
       'answers 33 levels and 100,000 levels on %s with 400, never 500',

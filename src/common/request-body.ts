@@ -83,8 +83,14 @@ export function readBody(reader: RequestHandler, req: Request, res: Response): P
   );
 }
 
-/** Query strings too may not carry NUL (a URL cannot carry an unpaired surrogate). */
-export function rejectUnsafeQuery(req: Request, _res: Response, next: NextFunction): void {
+/**
+ * URLs too may not carry NUL: not in a query value, nor in a path segment (`/admin/meters/a%00b`,
+ * which would otherwise reach Postgres). A URL cannot carry an unpaired surrogate: its
+ * percent-encoding is not UTF-8, and the router refuses it.
+ */
+export function rejectUnsafeUrl(req: Request, _res: Response, next: NextFunction): void {
+  // `req.path` is still percent-encoded; a literal NUL cannot get past the HTTP parser.
+  if (/%00/i.test(req.path)) return next(badField('path', 'must not contain U+0000'));
   next(inspect(req.query, 'query') ?? undefined);
 }
 
