@@ -2,8 +2,7 @@ import { Response } from 'supertest';
 import { DataSource } from 'typeorm';
 import { expectError } from './support/assertions';
 import {
-  createApiKey,
-  createOrg,
+  createOrgWithKey,
   createPlan,
   createPlatformAdmin,
   createUser,
@@ -11,7 +10,8 @@ import {
   sendEvents,
   TestUser,
 } from './support/factories';
-import { api, asUser, withKey } from './support/http';
+import { api, asUser, sendText, withKey } from './support/http';
+import { countStoredEvents } from './support/stored-events';
 import { setupTestContext } from './support/test-app';
 
 /**
@@ -41,19 +41,17 @@ describe('hostile input', () => {
   const db = () => e2e.app.get(DataSource);
   const count = async (sql: string, params: unknown[]) =>
     (await db().query(sql, params))[0].n as number;
-  const storedEvents = (org = orgId) =>
-    count(`SELECT count(*)::int AS n FROM usage_events WHERE org_id = $1`, [org]);
+  const storedEvents = (org = orgId) => countStoredEvents(e2e.app, org);
   /** A raw JSON text POSTed as it is. */
   const postRaw = (url: string, text: string, headers: Record<string, string> = {}) =>
-    api(e2e.app, headers).post(url).set('Content-Type', 'application/json').send(text);
+    sendText(api(e2e.app, headers).post(url), text);
 
   beforeAll(async () => {
     // A rate limit out of the way: every hostile request is answered on its merits.
     const meters = [{ meter: 'api_calls', included: 1_000_000, enforcement: 'hard' as const }];
     await createPlan(e2e.app, await createPlatformAdmin(e2e.app), { code: 'roomy', meters });
     owner = await createUser(e2e.app);
-    orgId = await createOrg(e2e.app, owner, { plan: 'roomy' });
-    ({ key } = await createApiKey(e2e.app, owner, orgId));
+    ({ orgId, key } = await createOrgWithKey(e2e.app, owner, { plan: 'roomy' }));
   });
 
   describe.each(Object.entries(HOSTILE))('a string with %s', (_, bad) => {
@@ -172,8 +170,9 @@ describe('hostile input', () => {
     it('reads 32 levels (the limit) and answers on the merits', async () => {
       // 31 levels inside the body object: a data value 32 deep, which the event shape accepts.
       const data = `${'{"a":'.repeat(30)}1${'}'.repeat(30)}`;
-      const other = await createOrg(e2e.app, owner, { plan: 'roomy' });
-      const { key: otherKey } = await createApiKey(e2e.app, owner, other);
+      const { orgId: other, key: otherKey } = await createOrgWithKey(e2e.app, owner, {
+        plan: 'roomy',
+      });
       const text = `{"id":"deep-ok","type":"api_calls","data":${data}}`;
       expect((await postRaw('/v1/events', text, withKey(otherKey))).status).toBe(202);
       expect(await storedEvents(other)).toBe(1);
@@ -212,8 +211,10 @@ describe('hostile input', () => {
   });
 
   it("leaves another org's concurrent ingestion untouched (every request 202, every event stored)", async () => {
-    const neighbour = await createOrg(e2e.app, owner, { name: 'Neighbour', plan: 'roomy' });
-    const { key: neighbourKey } = await createApiKey(e2e.app, owner, neighbour);
+    const { orgId: neighbour, key: neighbourKey } = await createOrgWithKey(e2e.app, owner, {
+      name: 'Neighbour',
+      plan: 'roomy',
+    });
     const batches = 20;
     const hostile = Array.from({ length: batches }, (_, i) => {
       const texts = [

@@ -1,15 +1,15 @@
 import { DataSource } from 'typeorm';
 import { expectError } from './support/assertions';
 import {
-  createApiKey,
   createMeter,
-  createOrg,
+  createOrgWithKey,
   createPlan,
   createPlatformAdmin,
   createUser,
   TestUser,
 } from './support/factories';
-import { api, asUser, withKey } from './support/http';
+import { api, asUser, sendText, withKey } from './support/http';
+import { countStoredEvents } from './support/stored-events';
 import { setupTestContext } from './support/test-app';
 
 /** Numbers written as raw JSON text, so that the server's parser reads them as a client wrote them. */
@@ -21,14 +21,9 @@ describe('hostile numbers', () => {
   let owner: TestUser;
 
   const db = () => e2e.app.get(DataSource);
-  const storedEvents = async (orgId: string) =>
-    (await db().query(`SELECT count(*)::int AS n FROM usage_events WHERE org_id = $1`, [orgId]))[0]
-      .n as number;
+  const storedEvents = (orgId: string) => countStoredEvents(e2e.app, orgId);
   const post = (key: string, text: string) =>
-    api(e2e.app, withKey(key))
-      .post('/v1/events')
-      .set('Content-Type', 'application/json')
-      .send(text);
+    sendText(api(e2e.app, withKey(key)).post('/v1/events'), text);
   const tokens = (id: string, value: string) =>
     `{"id":"${id}","type":"tokens","data":{"tokens":${value}}}`;
   const peak = (id: string, value: string) => `{"id":"${id}","type":"peak","data":{"v":${value}}}`;
@@ -38,11 +33,7 @@ describe('hostile numbers', () => {
   };
 
   /** A fresh org on the `tokens_100` plan (a hard quota of 100 tokens) with a key. */
-  async function orgWithKey(): Promise<{ orgId: string; key: string }> {
-    const orgId = await createOrg(e2e.app, owner, { plan: 'tokens_100' });
-    const { key } = await createApiKey(e2e.app, owner, orgId);
-    return { orgId, key };
-  }
+  const orgWithKey = () => createOrgWithKey(e2e.app, owner, { plan: 'tokens_100' });
 
   beforeAll(async () => {
     const admin = await createPlatformAdmin(e2e.app);
@@ -149,11 +140,7 @@ describe('hostile numbers', () => {
 
   it('keeps the hard quota whole after every refused number, on /v1/events and /v1/verify', async () => {
     const { orgId, key } = await orgWithKey();
-    const verify = (text: string) =>
-      api(e2e.app, withKey(key))
-        .post('/v1/verify')
-        .set('Content-Type', 'application/json')
-        .send(text);
+    const verify = (text: string) => sendText(api(e2e.app, withKey(key)).post('/v1/verify'), text);
     for (const value of [...TOO_BIG, ...OVERFLOW, '-1', '-9007199254740993'])
       expect((await post(key, tokens(`x${value}`, value))).status).toBe(400);
     for (const cost of ['9007199254740993', '1e300', '1e309', '-1', '0']) {

@@ -3,9 +3,8 @@ import { DataSource } from 'typeorm';
 import { expectError, withoutRequestId } from './support/assertions';
 import { parseCsv } from './support/csv';
 import {
-  createApiKey,
   createMeter,
-  createOrg,
+  createOrgWithKey,
   createPlan,
   createPlatformAdmin,
   createUser,
@@ -27,10 +26,7 @@ describe('report bounds and the events listing (§9)', () => {
   const db = () => e2e.app.get(DataSource);
   const as = (user: TestUser) => api(e2e.app, asUser(user));
   /** A fresh org of the owner on the roomy plan, with a key. */
-  async function orgWithKey(): Promise<{ orgId: string; key: string }> {
-    const orgId = await createOrg(e2e.app, owner, { plan: 'roomy' });
-    return { orgId, key: (await createApiKey(e2e.app, owner, orgId)).key };
-  }
+  const orgWithKey = () => createOrgWithKey(e2e.app, owner, { plan: 'roomy' });
   /** `events` sent in batches of 1000. */
   async function ingest(key: string, events: Record<string, unknown>[]): Promise<void> {
     for (let i = 0; i < events.length; i += 1000)

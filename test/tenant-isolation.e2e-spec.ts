@@ -1,16 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { DataSource } from 'typeorm';
 import { expectError } from './support/assertions';
 import {
-  createApiKey,
   createMeter,
-  createOrg,
+  createOrgWithKey,
   createPlan,
   createPlatformAdmin,
   createUser,
   TestUser,
 } from './support/factories';
 import { api, asUser, withKey } from './support/http';
+import { countStoredEvents } from './support/stored-events';
 import { setupTestContext } from './support/test-app';
 
 /**
@@ -22,10 +21,7 @@ describe('a write Postgres refuses hurts no other request (§7)', () => {
   const e2e = setupTestContext();
   let owner: TestUser;
 
-  const db = () => e2e.app.get(DataSource);
-  const stored = async (orgId: string) =>
-    (await db().query(`SELECT count(*)::int AS n FROM usage_events WHERE org_id = $1`, [orgId]))[0]
-      .n as number;
+  const stored = (orgId: string) => countStoredEvents(e2e.app, orgId);
   const ingest = (key: string, body: object) =>
     api(e2e.app, withKey(key)).post('/v1/events').send(body);
 
@@ -45,12 +41,9 @@ describe('a write Postgres refuses hurts no other request (§7)', () => {
   });
 
   it('refuses the request at fault with a 400 and stores nothing of it; the neighbours in its flush get 202', async () => {
-    const [hostileOrg, neighbourOrg] = [
-      await createOrg(e2e.app, owner, { plan: 'grouped_10' }),
-      await createOrg(e2e.app, owner, { plan: 'grouped_10' }),
-    ];
-    const { key: hostile } = await createApiKey(e2e.app, owner, hostileOrg);
-    const { key: neighbour } = await createApiKey(e2e.app, owner, neighbourOrg);
+    const plan = { plan: 'grouped_10' };
+    const { orgId: hostileOrg, key: hostile } = await createOrgWithKey(e2e.app, owner, plan);
+    const { orgId: neighbourOrg, key: neighbour } = await createOrgWithKey(e2e.app, owner, plan);
     const region = randomBytes(3000).toString('hex');
     const [refused, ...answers] = await Promise.all([
       ingest(hostile, { id: 'h', type: 'grouped', data: { v: 5, region } }),
@@ -73,8 +66,7 @@ describe('a write Postgres refuses hurts no other request (§7)', () => {
   });
 
   it('gives back the hard quota the refused request had reserved', async () => {
-    const orgId = await createOrg(e2e.app, owner, { plan: 'grouped_10' });
-    const { key } = await createApiKey(e2e.app, owner, orgId);
+    const { orgId, key } = await createOrgWithKey(e2e.app, owner, { plan: 'grouped_10' });
     for (let i = 0; i < 3; i++) {
       const region = randomBytes(3000).toString('hex');
       const res = await ingest(key, { id: `h${i}`, type: 'grouped', data: { v: 5, region } });
