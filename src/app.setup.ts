@@ -9,7 +9,7 @@ import { AppConfig } from './config/configuration';
 import { GracefulShutdown } from './common/graceful-shutdown';
 import { HttpExceptionFilter } from './common/http-exception.filter';
 import { requestIdMiddleware } from './common/logging.module';
-import { bodyReader, rejectUnsafeQuery } from './common/request-body';
+import { bodyReader, rejectUnsafeUrl } from './common/request-body';
 import { AppValidationPipe } from './common/validation.pipe';
 
 /** Routes that take the OAuth2 password form besides JSON. */
@@ -42,8 +42,15 @@ export function configureApp(app: NestExpressApplication, shutdown = new Gracefu
       ],
     });
   }
-  // The API's answers get helmet's strict defaults; only Swagger UI needs its inline script.
-  const apiHeaders = helmet();
+  // The API's answers are data, never a page: they may load nothing and be framed by no one
+  // (OWASP's REST headers; helmet's default policy is a web page's, with inline styles). Only
+  // Swagger UI's page and assets get a page's policy, with its inline script.
+  const apiHeaders = helmet({
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: { 'default-src': ["'none'"], 'frame-ancestors': ["'none'"] },
+    },
+  });
   const docsHeaders = helmet({
     contentSecurityPolicy: {
       directives: { 'script-src': ["'self'", "'unsafe-inline'"], 'img-src': ["'self'", 'data:'] },
@@ -56,7 +63,7 @@ export function configureApp(app: NestExpressApplication, shutdown = new Gracefu
       next,
     ),
   );
-  app.use(rejectUnsafeQuery);
+  app.use(rejectUnsafeUrl);
   const jsonBody = bodyReader({ limit: '1mb' });
   const loginBody = bodyReader({ limit: '16kb', form: true });
   // `/v1` bodies are read by their route once the API key is accepted (see @ApiKeyAuth).

@@ -2,9 +2,8 @@ import { INestApplication } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import {
   ApiKeyScope,
-  createApiKey,
   createMeter,
-  createOrg,
+  createOrgWithKey,
   createPlan,
   createPlatformAdmin,
   createUser,
@@ -14,6 +13,7 @@ import {
 import { api, withKey } from './support/http';
 import { describeWithRedis, DisposableRedis } from './support/redis-server';
 import { setupTestContext } from './support/test-app';
+import { countStoredEvents } from './support/stored-events';
 import { eventually } from './support/time';
 
 describe('metering', () => {
@@ -29,22 +29,11 @@ describe('metering', () => {
    * A fresh org on `plan` (default `roomy`: the free plan's hard quota of 1000 api_calls, with a
    * rate limit out of the way) with a key.
    */
-  async function orgWithKey(
-    plan = 'roomy',
-    scopes?: ApiKeyScope[],
-  ): Promise<{ orgId: string; key: string }> {
-    const orgId = await createOrg(e2e.app, owner, { plan });
-    const { key } = await createApiKey(e2e.app, owner, orgId, { name: 'ingest', scopes });
-    return { orgId, key };
-  }
+  const orgWithKey = (plan = 'roomy', scopes?: ApiKeyScope[]) =>
+    createOrgWithKey(e2e.app, owner, { plan }, { name: 'ingest', scopes });
 
-  const countEvents = async (orgId: string, meter = 'api_calls') =>
-    (
-      await db().query(
-        `SELECT count(*)::int AS n FROM usage_events WHERE org_id = $1 AND meter = $2`,
-        [orgId, meter],
-      )
-    )[0].n as number;
+  const countEvents = (orgId: string, meter = 'api_calls') =>
+    countStoredEvents(e2e.app, orgId, meter);
 
   beforeAll(async () => {
     const admin = await createPlatformAdmin(e2e.app);

@@ -1,42 +1,12 @@
 import { get, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { DataSource } from 'typeorm';
+import { parseCsv } from './support/csv';
 import { createOrg, TestUser } from './support/factories';
 import { api, asUser } from './support/http';
 import { setupTestContext } from './support/test-app';
 import { eventually } from './support/time';
 import { createUsageWorkload, SEED } from './support/usage-workload';
-
-/** RFC 4180 records (CRLF or LF line ends, quoted fields with doubled quotes). */
-function parseCsv(text: string): string[][] {
-  const records: string[][] = [];
-  let record: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') {
-      record.push(field);
-      field = '';
-    } else if (c === '\r' && text[i + 1] === '\n') {
-      // the \n ends the record
-    } else if (c === '\n') {
-      record.push(field);
-      records.push(record);
-      record = [];
-      field = '';
-    } else field += c;
-  }
-  if (field !== '' || record.length) records.push([...record, field]);
-  return records;
-}
 
 describe(`usage reports (seed ${SEED})`, () => {
   const e2e = setupTestContext();

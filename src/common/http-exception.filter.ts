@@ -111,7 +111,8 @@ export class HttpExceptionFilter implements ExceptionFilter {
     if (request.id !== undefined) body.requestId = String(request.id);
     const retryAfter = retryAfterOf(exception, body);
     if (retryAfter !== undefined) response.setHeader('Retry-After', String(retryAfter));
-    response.status(body.statusCode).json(body);
+    // An error is JSON even where the route had set another type (`/metrics`, the CSV export).
+    response.status(body.statusCode).type('json').json(body);
   }
 
   private toBody(exception: unknown): ErrorBody {

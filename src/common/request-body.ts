@@ -83,8 +83,14 @@ export function readBody(reader: RequestHandler, req: Request, res: Response): P
   );
 }
 
-/** Query strings too may not carry NUL (a URL cannot carry an unpaired surrogate). */
-export function rejectUnsafeQuery(req: Request, _res: Response, next: NextFunction): void {
+/**
+ * URLs too may not carry NUL: not in a query value, nor in a path segment (`/admin/meters/a%00b`,
+ * which would otherwise reach Postgres). A URL cannot carry an unpaired surrogate: its
+ * percent-encoding is not UTF-8, and the router refuses it.
+ */
+export function rejectUnsafeUrl(req: Request, _res: Response, next: NextFunction): void {
+  // `req.path` is still percent-encoded; a literal NUL cannot get past the HTTP parser.
+  if (/%00/i.test(req.path)) return next(badField('path', 'must not contain U+0000'));
   next(inspect(req.query, 'query') ?? undefined);
 }
 
@@ -98,7 +104,9 @@ export function unsafeStringProblem(text: string): string | null {
 
 /**
  * Walks a parsed body without recursion (a hostile body cannot overflow the stack): the first
- * string key or value that is unsafe, or nesting deeper than MAX_JSON_DEPTH, is the answer.
+ * string key or value that is unsafe, a number that overflowed (`1e309` parses as Infinity, which
+ * JSON cannot carry on and jsonb would store as null), or nesting deeper than MAX_JSON_DEPTH, is
+ * the answer.
  */
 export function inspect(value: unknown, root = ''): DomainError | null {
   const stack: { value: unknown; path: string; depth: number }[] = [
@@ -109,6 +117,10 @@ export function inspect(value: unknown, root = ''): DomainError | null {
     if (typeof node === 'string') {
       const problem = unsafeStringProblem(node);
       if (problem) return badField(path || 'body', problem);
+      continue;
+    }
+    if (typeof node === 'number') {
+      if (!Number.isFinite(node)) return badField(path || 'body', 'must be a finite number');
       continue;
     }
     if (typeof node !== 'object' || node === null) continue;

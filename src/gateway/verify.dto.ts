@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsNumber, IsOptional, IsPositive, IsString, MaxLength } from 'class-validator';
+import { IsNumber, IsOptional, IsPositive, IsString, Max, MaxLength } from 'class-validator';
 import { API_KEY_SCOPES, ApiKeyScope } from '../api-keys/api-key-scopes';
+import { MAX_VALUE } from '../metering/event-validation';
 
 export const VERIFY_CODES = [
   'VALID',
@@ -59,10 +60,13 @@ export class VerifyRequestDto {
   @ApiPropertyOptional({
     default: 1,
     example: 1,
-    description: 'Units of `meter` to record (a whole number ≤ 1000 for count meters)',
+    description:
+      'Units of `meter` to record (a whole number ≤ 1000 for count meters, at most 2^53 for others)',
   })
   @IsOptional()
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @IsPositive()
+  // It becomes the value of a usage event: the same bound as an ingested one.
+  @Max(MAX_VALUE, { message: 'cost must be at most 2^53' })
   cost?: number;
 }

@@ -74,8 +74,9 @@ const DAY_MS = 24 * 3600_000;
 const SEED_ATTEMPTS = 3;
 const toSeconds = (ms: number) => Math.ceil(ms / 1000);
 /**
- * The in-process buckets' clock: monotonic (wall-clock jumps, or a test's fake Date, must not
- * refill or drain a bucket), in epoch milliseconds like Redis' TIME.
+ * The in-process buckets' clock: monotonic, so that a wall clock stepped back (NTP, a test's fake
+ * Date) cannot leave their theoretical arrival times in the future and refuse an org until the
+ * clock catches up. (Redis decides by its own TIME.)
  */
 const monotonicNow = () => performance.timeOrigin + performance.now();
 /**
@@ -126,7 +127,8 @@ export class LimiterService implements OnModuleInit {
     charges: QuotaCharge[],
     now?: number,
   ): Promise<LimitsDecision> {
-    if (!this.redis) return this.decideInMemory(subject, units, charges, now ?? monotonicNow());
+    if (!this.redis)
+      return this.decideInMemory(subject, units, charges, now ?? Date.now(), now ?? monotonicNow());
     try {
       return await this.decideOnRedis(this.redis, subject, units, charges, now);
     } catch (error) {
@@ -218,11 +220,13 @@ export class LimiterService implements OnModuleInit {
     return { ...limit, remaining: figures.remaining, resetSeconds: toSeconds(figures.resetMs) };
   }
 
+  /** `now` (wall time) places the quota periods; `clock` (monotonic) runs the buckets. */
   private async decideInMemory(
     subject: LimitSubject,
     units: number,
     charges: QuotaCharge[],
     now: number,
+    clock: number,
   ): Promise<LimitsDecision> {
     const { orgId } = subject;
     const quotaKeys = charges.map((q) => quotaKey(orgId, q.meter, q.period));
@@ -240,7 +244,7 @@ export class LimiterService implements OnModuleInit {
         limit: b.limit.limit,
         periodMs: b.limit.periodSeconds * 1000,
       })),
-      now,
+      clock,
       units,
     );
     if (!decision.allowed) {
@@ -262,7 +266,7 @@ export class LimiterService implements OnModuleInit {
       };
     }
     decision.tats.forEach((tat, i) =>
-      this.memoryBuckets.set(bucketKeys[i], tat, { ttl: Math.ceil(tat - now) + TAT_MARGIN_MS }),
+      this.memoryBuckets.set(bucketKeys[i], tat, { ttl: Math.ceil(tat - clock) + TAT_MARGIN_MS }),
     );
     const usedAfter = charges.map((q, i) => {
       this.memoryQuotas.set(quotaKeys[i], used[i] + q.amount);

@@ -105,6 +105,18 @@ describe('validateEventBatch', () => {
     expect(problems(event)).toContain(problem);
   });
 
+  it('takes values of magnitude up to 2^53, and refuses what parses above it', () => {
+    const value = (tokens: unknown) => ({ id: 'v', type: 'tokens', data: { tokens } });
+    expect(events(value(2 ** 53))[0].value).toBe(2 ** 53);
+    expect(events(value(2 ** 53 - 1))[0].value).toBe(2 ** 53 - 1);
+    for (const raw of ['9007199254740994', '18014398509481984', '-9007199254740994', '1e300']) {
+      expect(problems(value(JSON.parse(raw)))).toEqual([
+        'data.tokens must be a number of magnitude at most 2^53',
+      ]);
+    }
+    expect(problems(value(-1))).toEqual(['data.tokens must not be negative']);
+  });
+
   it('accepts the edges of the time window', () => {
     expect(problems({ id: 'a', type: 'api_calls', time: '2026-11-29T12:05:00Z' })).toEqual([]);
     expect(problems({ id: 'b', type: 'api_calls', time: '2026-10-25T12:00:00Z' })).toEqual([]);

@@ -12,7 +12,11 @@ import {
 export const MAX_FUTURE_MS = 5 * 60_000;
 export const MAX_PAST_MS = 35 * 24 * 3600_000;
 export const MAX_DATA_BYTES = 8 * 1024;
-/** Usage quantities are JSON numbers, exact for integers up to 2^53. */
+/**
+ * The largest magnitude of a usage value: 2^53, as the contract says. Any JSON parser reads the
+ * text 2^53 + 1 as 2^53 (the nearest double), so that one literal is taken as 2^53; everything
+ * that parses above it is refused.
+ */
 export const MAX_VALUE = 2 ** 53;
 
 /** How the body of `POST /v1/events` is written (its Content-Type). */

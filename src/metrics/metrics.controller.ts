@@ -36,7 +36,8 @@ export class MetricsController {
   @Get()
   @Header('Content-Type', 'text/plain; version=0.0.4')
   scrape(@Headers('authorization') authorization?: string): Promise<string> {
-    if (this.hidden) throw new NotFoundException();
+    // The router's own answer to a route that does not exist, word for word.
+    if (this.hidden) throw new NotFoundException('Cannot GET /metrics');
     if (this.token && !this.authorized(authorization)) {
       throw new UnauthorizedException({
         code: 'invalid_token',

@@ -157,6 +157,17 @@ export async function createApiKey(
   return res.body;
 }
 
+/** A new org of `owner` (see createOrg) with one API key (see createApiKey). */
+export async function createOrgWithKey(
+  app: INestApplication,
+  owner: TestUser,
+  org: OrgOptions = {},
+  key: ApiKeyOptions = {},
+): Promise<{ orgId: string; key: string }> {
+  const orgId = await createOrg(app, owner, org);
+  return { orgId, key: (await createApiKey(app, owner, orgId, key)).key };
+}
+
 export interface MeterOptions {
   slug: string;
   aggregation: string;

@@ -49,7 +49,9 @@ export default async function globalSetup(): Promise<void> {
   const databases = new Map<string, EmbeddedPostgres>();
   const control: Server = createServer((req, res) => {
     const reply = (status: number, body?: unknown) => {
-      // No keep-alive: a client reusing a socket the server is closing fails (undici: other side closed).
+      // No keep-alive: PGlite's WASM blocks this process' event loop for seconds at a time, after
+      // which an idle socket's keep-alive timer fires before the request already waiting on it
+      // is read, and the spec's POST fails with "other side closed" (fetch does not retry a POST).
       res.writeHead(status, { 'content-type': 'application/json', connection: 'close' });
       res.end(body === undefined ? undefined : JSON.stringify(body));
     };

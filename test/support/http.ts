@@ -32,3 +32,15 @@ export function asUser(user: { token: string }): Record<string, string> {
 export function withKey(key: string): Record<string, string> {
   return { 'X-API-Key': key };
 }
+
+/**
+ * A body sent exactly as written, with `contentType`: raw JSON whose escapes (`\u0000`) and
+ * numbers (`1e309`, `9007199254740993`) reach the server's parser as a client wrote them.
+ */
+export function sendText(
+  test: Test,
+  text: string | Buffer,
+  contentType = 'application/json',
+): Test {
+  return test.set('Content-Type', contentType).send(text);
+}
