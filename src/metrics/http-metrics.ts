@@ -3,10 +3,14 @@ import { MetricsService } from './metrics.service';
 
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
+/** Nest answers the requests no route matched (404) from a catch-all route of this template. */
+const NOT_FOUND_ROUTE = '/{*path}';
+
 /** The route a request matched, as its template (`/orgs/:orgId/usage`): never the URL itself. */
 export function routeLabel(req: Request): string {
   const path = (req.route as { path?: unknown } | undefined)?.path;
-  return typeof path === 'string' ? `${req.baseUrl}${path}` : 'unmatched';
+  if (typeof path !== 'string' || path === NOT_FOUND_ROUTE) return 'unmatched';
+  return `${req.baseUrl}${path}`;
 }
 
 /**

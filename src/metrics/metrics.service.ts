@@ -148,15 +148,15 @@ export class MetricsService {
     registers: [this.registry],
   });
 
-  private readonly webhookOutboxPending = new Gauge({
-    name: 'webhook_outbox_pending',
-    help: 'Webhook messages waiting in the outbox (pending, due or scheduled for a retry), as of the last pass of the delivery worker',
+  private readonly webhookOutboxDue = new Gauge({
+    name: 'webhook_outbox_due',
+    help: 'Webhook messages whose next attempt is due and not yet made, as of the last pass of the delivery worker',
     registers: [this.registry],
   });
 
-  private readonly webhookOutboxOldestAge = new Gauge({
-    name: 'webhook_outbox_oldest_age_seconds',
-    help: 'Age of the oldest pending webhook message, as of the last pass of the delivery worker (0: none pending)',
+  private readonly webhookOutboxOldestDueAge = new Gauge({
+    name: 'webhook_outbox_oldest_due_age_seconds',
+    help: 'How long the oldest due webhook message has waited past its attempt time, as of the last pass of the delivery worker (0: none due)',
     registers: [this.registry],
   });
 
@@ -169,16 +169,6 @@ export class MetricsService {
   });
 
   private readonly redisClients: ConnectionState[] = [];
-  private readonly redisConnected = new Gauge({
-    name: 'redis_connected',
-    help: '1 while the shared Redis (server or Cluster) connection is ready; absent without Redis',
-    registers: [this.registry],
-    collect: () => {
-      if (this.redisClients.length === 0) return;
-      const ready = this.redisClients.every((c) => c.status === 'ready');
-      this.redisConnected.set(ready ? 1 : 0);
-    },
-  });
 
   private readonly pools = new Map<string, PoolFigures>();
   constructor() {
@@ -211,10 +201,15 @@ export class MetricsService {
     if (seconds !== undefined) this.webhookDeliveryDuration.observe(seconds);
   }
 
-  /** What the delivery worker found in the outbox on its last pass. */
-  observeWebhookOutbox(pending: number, oldestAgeSeconds: number): void {
-    this.webhookOutboxPending.set(pending);
-    this.webhookOutboxOldestAge.set(oldestAgeSeconds);
+  /**
+   * What the delivery worker found in the outbox on its last pass: the messages whose attempt is
+   * due (next attempt time passed, pending), and how far past it the oldest of them is. Messages
+   * waiting for a later retry are not counted: a receiver that is down is its owner's problem, a
+   * worker that falls behind is the operator's.
+   */
+  observeWebhookOutbox(due: number, oldestDueAgeSeconds: number): void {
+    this.webhookOutboxDue.set(due);
+    this.webhookOutboxOldestDueAge.set(oldestDueAgeSeconds);
   }
 
   /** Reports a Postgres pool as `pool="<name>"` (read when scraped). */
@@ -224,6 +219,19 @@ export class MetricsService {
 
   /** Counts the errors of a Redis client and reports whether it is connected. */
   watchRedis(client: ConnectionState): void {
+    // Registered with the first client: without Redis there is no such series (rather than a 0
+    // that would read as "disconnected").
+    if (this.redisClients.length === 0) {
+      const clients = this.redisClients;
+      new Gauge({
+        name: 'redis_connected',
+        help: '1 while the shared Redis (server or Cluster) connection is ready; absent without Redis',
+        registers: [this.registry],
+        collect() {
+          this.set(clients.every((c) => c.status === 'ready') ? 1 : 0);
+        },
+      });
+    }
     this.redisClients.push(client);
     const count = () => this.redisErrors.inc();
     client.on('error', count);
