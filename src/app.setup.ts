@@ -11,6 +11,8 @@ import { HttpExceptionFilter } from './common/http-exception.filter';
 import { requestIdMiddleware } from './common/logging.module';
 import { bodyReader, rejectUnsafeUrl } from './common/request-body';
 import { AppValidationPipe } from './common/validation.pipe';
+import { httpMetricsMiddleware } from './metrics/http-metrics';
+import { MetricsService } from './metrics/metrics.service';
 
 /** Routes that take the OAuth2 password form besides JSON. */
 const FORM_ROUTES = ['/auth/login'];
@@ -23,7 +25,9 @@ export function configureApp(app: NestExpressApplication, shutdown = new Gracefu
   const { trustProxy, corsOrigins } = app.get(ConfigService<AppConfig, true>).get('app', {
     infer: true,
   });
+  const metrics = app.get(MetricsService);
   app.use(shutdown.middleware);
+  app.use(httpMetricsMiddleware(metrics));
   app.use(requestIdMiddleware);
   app.useLogger(app.get(Logger));
   app.disable('x-powered-by');
@@ -72,7 +76,9 @@ export function configureApp(app: NestExpressApplication, shutdown = new Gracefu
     (FORM_ROUTES.includes(req.path) ? loginBody : jsonBody)(req, res, next);
   });
   app.useGlobalPipes(new AppValidationPipe());
-  app.useGlobalFilters(new HttpExceptionFilter());
+  app.useGlobalFilters(
+    new HttpExceptionFilter((status, code) => metrics.httpErrors.inc({ status, code })),
+  );
   setupSwagger(app);
 }
 

@@ -9,6 +9,7 @@ import {
   TestUser,
 } from './support/factories';
 import { Api, api, asUser, withKey } from './support/http';
+import { hasSharedRedis } from './support/redis-server';
 import { setupTestContext } from './support/test-app';
 import { eventually, fakeDate } from './support/time';
 
@@ -166,7 +167,7 @@ describe('API keys', () => {
       await api(e2e.app, asUser(owner)).delete(`/orgs/${orgId}/api-keys/${id}`).expect(204);
       // Without Redis the instances share nothing but Postgres: only the one that revoked is
       // required to know (the embedded mode is single-instance by definition).
-      const instances = process.env.REDIS_URL ? [e2e.app, other] : [e2e.app];
+      const instances = hasSharedRedis ? [e2e.app, other] : [e2e.app];
       await eventually(
         async () => {
           for (const instance of instances) {

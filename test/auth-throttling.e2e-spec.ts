@@ -3,7 +3,12 @@ import { NestExpressApplication } from '@nestjs/platform-express';
 import request from 'supertest';
 import { PASSWORD, uniqueEmail } from './support/factories';
 import { api, asUser } from './support/http';
-import { DisposableRedis, describeWithRedis, withRedis } from './support/redis-server';
+import {
+  DisposableRedis,
+  describeWithRedis,
+  sharedRedisKeys,
+  withRedis,
+} from './support/redis-server';
 import { setupTestContext } from './support/test-app';
 import { eventually } from './support/time';
 import { expectError } from './support/assertions';
@@ -211,9 +216,7 @@ describe('auth throttling', () => {
       expectTooManyRequests(await two.login(email, PASSWORD), 'too_many_failed_logins', 900);
 
       // Counted under a hash: no email (or part of one) in any Redis key.
-      const keys = await withRedis(process.env.REDIS_URL!, (redis) =>
-        redis.keys(`${e2e.ctx.redisPrefix}*`),
-      );
+      const keys = await sharedRedisKeys(`${e2e.ctx.redisPrefix}*`);
       expect(keys.some((key) => /login-failures:[0-9a-f]{64}$/.test(key))).toBe(true);
       expect(keys.filter((key) => key.includes('split') || key.includes('@'))).toEqual([]);
     });

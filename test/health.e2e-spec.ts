@@ -1,4 +1,5 @@
 import { api } from './support/http';
+import { hasSharedRedis } from './support/redis-server';
 import { setupTestContext } from './support/test-app';
 
 describe('health', () => {
@@ -14,7 +15,7 @@ describe('health', () => {
     const res = await api(e2e.app).get('/health/ready').expect(200);
     expect(res.body.status).toBe('ok');
     expect(res.body.details.postgres).toEqual({ status: 'up' });
-    if (process.env.REDIS_URL) expect(res.body.details.redis).toEqual({ status: 'up' });
+    if (hasSharedRedis) expect(res.body.details.redis).toEqual({ status: 'up' });
   });
 
   it('GET /health/ready answers 503 naming Redis when the configured Redis is unreachable', async () => {

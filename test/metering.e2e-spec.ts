@@ -11,7 +11,7 @@ import {
   TestUser,
 } from './support/factories';
 import { api, withKey } from './support/http';
-import { describeWithRedis, DisposableRedis } from './support/redis-server';
+import { describeWithRedis, DisposableRedis, hasSharedRedis } from './support/redis-server';
 import { setupTestContext } from './support/test-app';
 import { countStoredEvents } from './support/stored-events';
 import { eventually } from './support/time';
@@ -154,7 +154,7 @@ describe('metering', () => {
   describe('hard quotas', () => {
     it('never lets usage end above the quota: 60 concurrent events against 10 (two instances when Redis is shared)', async () => {
       const { orgId, key } = await orgWithKey('tiny');
-      const instances = process.env.REDIS_URL ? [e2e.app, await e2e.ctx.startApp()] : [e2e.app];
+      const instances = hasSharedRedis ? [e2e.app, await e2e.ctx.startApp()] : [e2e.app];
       const statuses = await Promise.all(
         Array.from({ length: 60 }, (_, i) =>
           postEvents(key, { id: `q${i}`, type: 'api_calls' }, instances[i % instances.length]).then(
@@ -205,7 +205,7 @@ describe('metering', () => {
       const eight = Array.from({ length: 8 }, (_, i) => ({ id: `f${i}`, type: 'api_calls' }));
       await sendEvents(e2e.app, key, eight);
       let instance = e2e.app;
-      if (process.env.REDIS_URL) {
+      if (hasSharedRedis) {
         // FLUSHALL, limited to this spec's keys (other spec files share the server).
         await e2e.ctx.flushRedis();
       } else {

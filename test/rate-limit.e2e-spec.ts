@@ -3,7 +3,6 @@ import { LIMITER_CASES, ledgerOf, runLimiterCase } from '../src/limits/limiter.c
 import { LIMITER_LUA } from '../src/limits/limiter.lua';
 import { LimiterService } from '../src/limits/limiter.service';
 import { MetricsService } from '../src/metrics/metrics.service';
-import { createRedisClient } from '../src/redis/redis.module';
 import { ConfigService } from '@nestjs/config';
 import { AppConfig } from '../src/config/configuration';
 import { expectError } from './support/assertions';
@@ -16,7 +15,14 @@ import {
   TestUser,
 } from './support/factories';
 import { api, asUser, withKey } from './support/http';
-import { describeWithRedis, DisposableRedis, withRedis } from './support/redis-server';
+import {
+  connectSharedRedis,
+  describeWithRedis,
+  DisposableRedis,
+  flushSharedRedisScripts,
+  sharedRedisKeys,
+  withSharedRedis,
+} from './support/redis-server';
 import { setupTestContext } from './support/test-app';
 import { eventually } from './support/time';
 
@@ -147,42 +153,36 @@ describe('rate limits', () => {
 
   describeWithRedis('on Redis', () => {
     it('decides every case of the GCRA table exactly as the in-process maths (the Lua script)', async () => {
-      const options = { keyPrefix: e2e.ctx.redisPrefix };
-      await withRedis(
-        process.env.REDIS_URL!,
-        async (redis) => {
-          for (const testCase of GCRA_CASES) {
-            const bucket = `{case}:${testCase.name}`;
-            const decisions = [];
-            for (const step of testCase.steps) {
-              // One bucket, no quota: {status, bucket, remaining, resetMs, retryAfterMs}.
-              const [status, , remaining, resetMs, retryAfterMs] = (await redis.eval(
-                LIMITER_LUA,
-                1,
-                bucket,
-                1,
-                1_700_000_000_000 + step.at,
-                step.cost ?? 1,
-                testCase.limit,
-                testCase.periodMs,
-              )) as number[];
-              decisions.push({ allowed: status === 1, remaining, resetMs, retryAfterMs });
-            }
-            expect({ name: testCase.name, decisions }).toEqual({
-              name: testCase.name,
-              decisions: testCase.steps.map((s) => s.expect),
-            });
+      await withSharedRedis(async (redis) => {
+        for (const testCase of GCRA_CASES) {
+          const bucket = `{case}:${testCase.name}`;
+          const decisions = [];
+          for (const step of testCase.steps) {
+            // One bucket, no quota: {status, bucket, remaining, resetMs, retryAfterMs}.
+            const [status, , remaining, resetMs, retryAfterMs] = (await redis.eval(
+              LIMITER_LUA,
+              1,
+              bucket,
+              1,
+              1_700_000_000_000 + step.at,
+              step.cost ?? 1,
+              testCase.limit,
+              testCase.periodMs,
+            )) as number[];
+            decisions.push({ allowed: status === 1, remaining, resetMs, retryAfterMs });
           }
-        },
-        options,
-      );
+          expect({ name: testCase.name, decisions }).toEqual({
+            name: testCase.name,
+            decisions: testCase.steps.map((s) => s.expect),
+          });
+        }
+      }, e2e.ctx.redisPrefix);
     });
 
     it.each(LIMITER_CASES.map((c) => [c.name, c] as const))(
       'decides the admission case "%s" on Redis exactly as in process',
       async (_, testCase) => {
-        const redis = createRedisClient(process.env.REDIS_URL!, e2e.ctx.redisPrefix);
-        await redis.connect();
+        const redis = await connectSharedRedis(e2e.ctx.redisPrefix);
         try {
           const config = {
             get: () => ({ failureMode: 'closed' }),
@@ -224,7 +224,7 @@ describe('rate limits', () => {
         rateLimit: { limit: 2, periodSeconds: 60 },
       });
       await api(e2e.app, withKey(key)).get('/v1/ping').expect(200);
-      await withRedis(process.env.REDIS_URL!, (redis) => redis.script('FLUSH'));
+      await flushSharedRedisScripts();
       await api(e2e.app, withKey(key)).get('/v1/ping').expect(200);
       await api(e2e.app, withKey(key)).get('/v1/ping').expect(429);
     });
@@ -235,11 +235,9 @@ describe('rate limits', () => {
         rateLimit: { limit: 5, periodSeconds: 1 },
       });
       await api(e2e.app, withKey(key)).get('/v1/ping').expect(200);
-      const keys = (
-        await withRedis(process.env.REDIS_URL!, (redis) =>
-          redis.keys(`${redisPrefix}{org:${orgId}}*`),
-        )
-      ).map((k) => k.slice(redisPrefix.length));
+      const keys = (await sharedRedisKeys(`${redisPrefix}{org:${orgId}}*`)).map((k) =>
+        k.slice(redisPrefix.length),
+      );
       // The org's plan bucket, the key's own, and the hard-quota counter of api_calls (plan free)
       // this month.
       expect(keys).toEqual(

@@ -11,6 +11,7 @@ import {
   TestUser,
 } from './support/factories';
 import { api, asUser } from './support/http';
+import { sample } from './support/metrics';
 import { backdateOrg, inPreviousPeriod, previousPeriod } from './support/periods';
 import { InvoiceFinalizer } from '../src/billing/invoice-finalizer.job';
 import { setupTestContext } from './support/test-app';
@@ -177,6 +178,13 @@ describe('webhooks', () => {
       await sendEvents(e2e.app, key, [{ id: 'more', type: 'api_calls' }]);
       await new Promise((resolve) => setTimeout(resolve, 1500));
       expect(receiver.requests).toHaveLength(6);
+      // The operator sees the attempts on /metrics, and an outbox with nothing left due.
+      const metrics = (await api(e2e.app).get('/metrics').expect(200)).text;
+      const attempts = (outcome: string) =>
+        sample(metrics, 'webhook_deliveries_total', { outcome });
+      expect([attempts('retrying'), attempts('delivered'), attempts('failed')]).toEqual([4, 2, 0]);
+      expect(sample(metrics, 'webhook_delivery_duration_seconds_count')).toBe(6);
+      expect(sample(metrics, 'webhook_outbox_due')).toBe(0);
     } finally {
       await receiver.close();
     }

@@ -1,9 +1,9 @@
-import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
-import type Redis from 'ioredis';
 import { LRUCache } from 'lru-cache';
+import { MetricsService } from '../metrics/metrics.service';
 import { OrgPlanChangedEvent } from '../orgs/orgs.events';
-import { REDIS, RedisClient } from '../redis/redis.module';
+import { ChannelSubscription, RedisPubSub } from '../redis/redis-pubsub';
 import { VerifiedApiKey } from './api-key-call';
 import { hashApiKey, isWellFormedApiKey } from './api-key-format';
 import { ApiKeysRepository, KeyCredentialRow } from './api-keys.repository';
@@ -35,45 +35,35 @@ export class ApiKeyVerifier implements OnModuleInit, OnApplicationShutdown {
     max: 50_000,
     ttl: 60_000,
   });
-  private subscriber?: Redis;
+  private subscription: ChannelSubscription | null = null;
   private subscribed = false;
   /** Bumped by every invalidation: a look-up that raced one does not cache what it read. */
   private generation = 0;
 
   constructor(
     private readonly keys: ApiKeysRepository,
-    @Inject(REDIS) private readonly redis: RedisClient,
+    private readonly pubsub: RedisPubSub,
+    private readonly metrics: MetricsService,
   ) {}
 
-  async onModuleInit(): Promise<void> {
-    if (!this.redis) return;
-    const subscriber = this.redis.duplicate({ autoResubscribe: false, lazyConnect: true });
-    this.subscriber = subscriber;
-    subscriber.on('error', () => undefined); // the main client already logs connection trouble
-    subscriber.on('close', () => (this.subscribed = false));
-    subscriber.on('ready', () => {
-      subscriber.subscribe(this.channel).then(
-        () => {
-          // Whatever happened while unsubscribed is unknown: start from Postgres again.
-          this.cache.clear();
-          this.subscribed = true;
-        },
-        (error: Error) =>
-          this.logger.warn(`Cannot subscribe to key invalidations: ${error.message}`),
-      );
+  onModuleInit(): void {
+    this.subscription = this.pubsub.subscribe(CHANNEL, {
+      onSubscribed: () => {
+        // Whatever happened while unsubscribed is unknown: start from Postgres again.
+        this.cache.clear();
+        this.subscribed = true;
+        this.metrics.apiKeyCacheSubscribed.set(1);
+      },
+      onLost: () => {
+        this.subscribed = false;
+        this.metrics.apiKeyCacheSubscribed.set(0);
+      },
+      onMessage: (message) => this.applyInvalidation(message),
     });
-    subscriber.on('message', (_channel: string, message: string) =>
-      this.applyInvalidation(message),
-    );
-    await subscriber.connect().catch(() => undefined);
   }
 
   onApplicationShutdown(): void {
-    this.subscriber?.disconnect();
-  }
-
-  private get channel(): string {
-    return `${this.redis?.options.keyPrefix ?? ''}${CHANNEL}`;
+    this.subscription?.close();
   }
 
   /** Checks a presented key: format and checksum first (no I/O), then its stored state. */
@@ -88,11 +78,16 @@ export class ApiKeyVerifier implements OnModuleInit, OnApplicationShutdown {
   }
 
   private async lookup(hash: string): Promise<CachedCredential | typeof NOT_FOUND> {
-    const trustCache = !this.redis || this.subscribed;
+    // Without a shared Redis there is no other instance whose revocations could be missed.
+    const trustCache = !this.pubsub.enabled || this.subscribed;
     if (trustCache) {
       const cached = this.cache.get(hash);
-      if (cached) return cached;
+      if (cached) {
+        this.metrics.apiKeyCacheLookups.inc({ result: 'hit' });
+        return cached;
+      }
     }
+    this.metrics.apiKeyCacheLookups.inc({ result: trustCache ? 'miss' : 'bypass' });
     const generation = this.generation;
     const row = await this.keys.findCredentialByHash(hash);
     const credential = row ? toCredential(row) : NOT_FOUND;
@@ -112,8 +107,7 @@ export class ApiKeyVerifier implements OnModuleInit, OnApplicationShutdown {
   /** Drops cached credentials here and on every other instance. */
   async invalidate(target: Invalidation): Promise<void> {
     this.applyInvalidation(JSON.stringify(target));
-    if (!this.redis) return;
-    await this.redis.publish(this.channel, JSON.stringify(target)).catch((error: Error) => {
+    await this.pubsub.publish(CHANNEL, JSON.stringify(target)).catch((error: Error) => {
       this.logger.warn(
         `Key invalidation not published (${error.message}); other instances read through until resubscribed`,
       );

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { ExecutionContext, Injectable, Module, OnApplicationShutdown } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
+import { Cluster } from 'ioredis';
 import {
   ThrottlerGuard,
   ThrottlerLimitDetail,
@@ -31,9 +32,15 @@ export class FailSafeThrottlerStorage implements ThrottlerStorage, OnApplication
   private readonly shared: ThrottlerStorageRedisService | null;
 
   constructor(private readonly circuit: RedisCircuit) {
-    // Given a client, the Redis storage uses it as is (prefix, timeouts, no offline queue) and
-    // never disconnects it.
-    this.shared = circuit.redis ? new ThrottlerStorageRedisService(circuit.redis) : null;
+    // Given a client (one server or a Cluster), the Redis storage uses it as is (prefix, timeouts,
+    // no offline queue) and never disconnects it. Its two keys per address share a hash tag
+    // (`{<key>:<throttler>}:hits` and `:blocked`), so its script runs on a Cluster too.
+    const redis = circuit.redis;
+    this.shared = !redis
+      ? null
+      : redis instanceof Cluster
+        ? new ThrottlerStorageRedisService(redis)
+        : new ThrottlerStorageRedisService(redis);
   }
 
   increment(

@@ -90,11 +90,15 @@ function isDataError(error: unknown): boolean {
 export class HttpExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('HttpExceptionFilter');
 
+  /** `onError` is told of every error answer (metrics count them by status and code). */
+  constructor(private readonly onError?: (statusCode: number, code: string) => void) {}
+
   catch(exception: unknown, host: ArgumentsHost): void {
     const ctx = host.switchToHttp();
     const response = ctx.getResponse<Response>();
     const request = ctx.getRequest<Request>();
     const body = this.toBody(exception);
+    this.onError?.(body.statusCode, body.code);
     if (body.statusCode >= 500 && body.code === 'internal_error') {
       this.logger.error(
         { err: loggableError(exception), method: request.method, url: request.originalUrl },

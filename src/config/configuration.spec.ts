@@ -106,7 +106,6 @@ describe('loadConfiguration', () => {
         API_KEY_FAILURES_PER_IP: '25',
         TRUST_PROXY: '10.0.0.0/8, 192.168.1.7',
         DATABASE_POOL_SIZE: '20',
-        REDIS_CLUSTER_NODES: 'r1:7000,r2:7001',
         REPORT_TIMEOUT_MS: '2500',
         INVOICE_GRACE_DAYS: '5',
         WEBHOOK_ALLOW_PRIVATE_URLS: 'true',
@@ -130,14 +129,7 @@ describe('loadConfiguration', () => {
           migrationsRun: false,
           poolSize: 20,
         },
-        redis: {
-          url: 'rediss://cache:6380',
-          clusterNodes: [
-            { host: 'r1', port: 7000 },
-            { host: 'r2', port: 7001 },
-          ],
-          keyPrefix: 'prod:',
-        },
+        redis: { url: 'rediss://cache:6380', clusterNodes: [], keyPrefix: 'prod:' },
         auth: {
           jwtSecret: STRONG_SECRET,
           jwtAlgorithm: 'HS512',
@@ -183,6 +175,22 @@ describe('loadConfiguration', () => {
           .allowPrivateUrls,
       ).toBe(true);
       expect(loadConfiguration({ NODE_ENV: 'development' }).webhooks.allowPrivateUrls).toBe(true);
+    });
+
+    it('reads REDIS_CLUSTER_NODES (IPv6 in brackets), instead of REDIS_URL', () => {
+      const { redis } = loadConfiguration({
+        REDIS_CLUSTER_NODES: 'r1:7000, 10.0.0.2:7001,[fd00::3]:7002',
+        REDIS_KEY_PREFIX: 'prod:',
+      });
+      expect(redis).toEqual({
+        url: undefined,
+        clusterNodes: [
+          { host: 'r1', port: 7000 },
+          { host: '10.0.0.2', port: 7001 },
+          { host: 'fd00::3', port: 7002 },
+        ],
+        keyPrefix: 'prod:',
+      });
     });
 
     it.each(['0', '1', '65535'])('accepts PORT=%s', (port) => {
@@ -256,6 +264,20 @@ describe('loadConfiguration', () => {
       };
       expect(namedVariables(failure(bad))).toEqual(['PLATFORM_ADMIN_EMAIL']);
     });
+
+    it('wants one Redis: REDIS_URL or REDIS_CLUSTER_NODES, not both', () => {
+      const both = { REDIS_URL: 'redis://cache:6379', REDIS_CLUSTER_NODES: 'r1:7000' };
+      expect(namedVariables(failure(both))).toEqual(['REDIS_CLUSTER_NODES']);
+    });
+
+    it.each(['{app}:', 'app{', 'app}'])(
+      'refuses REDIS_KEY_PREFIX=%j on a Cluster (braces change what Redis hashes to a slot)',
+      (prefix) => {
+        const env = { REDIS_CLUSTER_NODES: 'r1:7000', REDIS_KEY_PREFIX: prefix };
+        expect(namedVariables(failure(env))).toEqual(['REDIS_KEY_PREFIX']);
+        expect(loadConfiguration({ REDIS_KEY_PREFIX: prefix }).redis.keyPrefix).toBe(prefix);
+      },
+    );
 
     it('does not echo the refused value (it may hold a password)', () => {
       expect(failure({ DATABASE_URL: 'mysql://root:hunter2@db/metering' })).not.toContain(

@@ -72,6 +72,16 @@ export function loadConfiguration(raw: Record<string, unknown> = process.env): A
       );
     }
   }
+  if (env.REDIS_URL && env.REDIS_CLUSTER_NODES)
+    throw invalid(
+      'REDIS_CLUSTER_NODES',
+      'set either REDIS_URL (one server) or it (a Cluster), not both',
+    );
+  if (env.REDIS_CLUSTER_NODES && /[{}]/.test(env.REDIS_KEY_PREFIX)) {
+    // Redis hashes only what is inside the first {...} of a key: braces in the prefix would decide
+    // the slots (`{app}:` puts every key of the service in one slot, on one node).
+    throw invalid('REDIS_KEY_PREFIX', 'must not contain { or } with REDIS_CLUSTER_NODES');
+  }
   return {
     app: {
       env: env.NODE_ENV,

@@ -3,6 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import { getDataSourceToken, TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/configuration';
+import { MetricsService, PoolFigures } from '../metrics/metrics.service';
 import { EmbeddedPostgres, startEmbeddedPostgres } from './embedded-postgres';
 import { runMigrationsLocked } from './migrate';
 import { buildDataSourceOptions, ConnectionSettings, REPORTS } from './typeorm-options';
@@ -97,9 +98,18 @@ export class DatabaseModule implements OnApplicationShutdown {
   constructor(
     @Inject(getDataSourceToken()) private readonly main: DataSource,
     @Inject(getDataSourceToken(REPORTS)) private readonly reports: DataSource,
-  ) {}
+    metrics: MetricsService,
+  ) {
+    metrics.watchDatabasePool('main', poolOf(main));
+    if (reports !== main) metrics.watchDatabasePool('reports', poolOf(reports));
+  }
 
   async onApplicationShutdown(): Promise<void> {
     if (this.reports !== this.main && this.reports.isInitialized) await this.reports.destroy();
   }
+}
+
+/** node-postgres' Pool under a TypeORM data source (its driver's `master`). */
+function poolOf(dataSource: DataSource): PoolFigures {
+  return (dataSource.driver as unknown as { master: PoolFigures }).master;
 }

@@ -14,7 +14,7 @@ import {
   TypeOrmHealthIndicator,
 } from '@nestjs/terminus';
 import { Public } from '../common/auth.decorators';
-import { REDIS, RedisClient } from '../redis/redis.module';
+import { pingRedis, REDIS, RedisClient } from '../redis/redis.module';
 
 @ApiTags('health')
 @Public()
@@ -68,7 +68,7 @@ export class HealthController {
   private async pingRedis() {
     const redis = this.indicators.check('redis');
     try {
-      await this.redis!.ping();
+      await pingRedis(this.redis!);
       return redis.up();
     } catch (error) {
       return redis.down({ message: (error as Error).message });

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import type Redis from 'ioredis';
 import { LRUCache } from 'lru-cache';
+import type { RedisConnection } from '../redis/redis.module';
 import { CircuitUser, RedisCircuit } from './redis-circuit';
 
 /** Whole seconds a client should wait, never 0 (a `Retry-After: 0` invites an immediate retry). */
@@ -103,7 +103,11 @@ export class FixedWindowCounter {
     );
   }
 
-  private async takeOnRedis(redis: Redis, key: string, limit: number): Promise<WindowTake> {
+  private async takeOnRedis(
+    redis: RedisConnection,
+    key: string,
+    limit: number,
+  ): Promise<WindowTake> {
     const args = [1, key, limit, this.windowMs] as const;
     const reply = (await redis.evalsha(TAKE_SCRIPT_SHA, ...args).catch((error: Error) => {
       if (!error.message.startsWith('NOSCRIPT')) throw error;

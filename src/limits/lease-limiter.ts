@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import type Redis from 'ioredis';
 import { RedisCircuit } from './redis-circuit';
 
 /** A slot held until released; it lapses by itself if its holder dies without releasing it. */
@@ -62,7 +61,7 @@ export class LeaseLimiter {
         clearInterval(renew);
         await this.circuit.run(
           'leases',
-          (redis: Redis) => redis.zrem(key, holder),
+          (redis) => redis.zrem(key, holder),
           () => 0,
         );
       },

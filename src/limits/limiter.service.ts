@@ -4,7 +4,7 @@ import type { Result } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import { periodBounds, secondsToNextPeriod } from '../common/period';
 import { AppConfig } from '../config/configuration';
-import { MetricsService } from '../metrics/metrics.service';
+import { AdmissionOutcome, MetricsService } from '../metrics/metrics.service';
 import { REDIS, RedisClient } from '../redis/redis.module';
 import { BucketFigures, decideBuckets } from './gcra';
 import { LIMITER_LUA } from './limiter.lua';
@@ -127,6 +127,17 @@ export class LimiterService implements OnModuleInit {
     charges: QuotaCharge[],
     now?: number,
   ): Promise<LimitsDecision> {
+    const decision = await this.decideSomewhere(subject, units, charges, now);
+    this.metrics.admissionDecisions.inc({ outcome: outcomeOf(decision) });
+    return decision;
+  }
+
+  private async decideSomewhere(
+    subject: LimitSubject,
+    units: number,
+    charges: QuotaCharge[],
+    now: number | undefined,
+  ): Promise<LimitsDecision> {
     if (!this.redis)
       return this.decideInMemory(subject, units, charges, now ?? Date.now(), now ?? monotonicNow());
     try {
@@ -181,17 +192,29 @@ export class LimiterService implements OnModuleInit {
       }
       return;
     }
-    const pipeline = this.redis.pipeline();
-    for (const c of due) pipeline.incrbyfloat(quotaKey(orgId, c.meter, c.period), -c.amount);
-    await pipeline.exec().catch((error: Error) => this.reportRedisFailure(error));
+    // One command per counter (not a pipeline, which on a Cluster would wait for it to connect);
+    // concurrent, and auto-pipelined into one write on a single server.
+    const redis = this.redis;
+    await Promise.all(
+      due.map((c) => redis.incrbyfloat(quotaKey(orgId, c.meter, c.period), -c.amount)),
+    ).catch((error: Error) => this.reportRedisFailure(error));
   }
 
   /** Forgets quota counters so that the next decision seeds them from Postgres again. */
   async forgetQuotas(counters: { orgId: string; meter: string; period: string }[]): Promise<void> {
-    const names = counters.map((k) => quotaKey(k.orgId, k.meter, k.period));
-    if (names.length === 0) return;
-    if (!this.redis) names.forEach((n) => this.memoryQuotas.delete(n));
-    else await this.redis.del(...names);
+    const byOrg = new Map<string, string[]>();
+    for (const { orgId, meter, period } of counters) {
+      const names = byOrg.get(orgId) ?? [];
+      names.push(quotaKey(orgId, meter, period));
+      byOrg.set(orgId, names);
+    }
+    const redis = this.redis;
+    if (!redis) {
+      for (const names of byOrg.values()) names.forEach((n) => this.memoryQuotas.delete(n));
+      return;
+    }
+    // One DEL per org: on a Cluster, the keys of one command must share a slot (the org's tag).
+    await Promise.all([...byOrg.values()].map((names) => redis.del(...names)));
   }
 
   private fromReply(
@@ -294,6 +317,7 @@ export class LimiterService implements OnModuleInit {
   private onRedisFailure(error: Error, subject: LimitSubject): LimitsDecision {
     this.reportRedisFailure(error);
     if (this.failureMode === 'closed') {
+      this.metrics.admissionDecisions.inc({ outcome: 'failed_closed' });
       throw new LimitsError(
         'rate_limiter_unavailable',
         'Rate limiting is unavailable; try again shortly',
@@ -308,4 +332,9 @@ export class LimiterService implements OnModuleInit {
       degraded: true,
     };
   }
+}
+
+function outcomeOf(decision: LimitsDecision): AdmissionOutcome {
+  if (decision.outcome === 'admitted') return decision.degraded ? 'failed_open' : 'allowed';
+  return decision.outcome;
 }

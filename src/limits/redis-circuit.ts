@@ -1,7 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import Redis from 'ioredis';
 import { MetricsService } from '../metrics/metrics.service';
-import { REDIS, RedisClient } from '../redis/redis.module';
+import { REDIS, RedisClient, RedisConnection } from '../redis/redis.module';
 
 /** Which counter fell back to process memory (the metric's label). */
 export type CircuitUser = 'ip' | 'email' | 'api_key_ip' | 'leases';
@@ -32,7 +31,7 @@ export class RedisCircuit {
 
   async run<T>(
     limiter: CircuitUser,
-    onRedis: (redis: Redis) => Promise<T>,
+    onRedis: (redis: RedisConnection) => Promise<T>,
     inMemory: () => T | Promise<T>,
   ): Promise<T> {
     const redis = this.redis;

@@ -8,6 +8,7 @@ import { validationFailed } from '../common/domain-error';
 import { currentPeriod, periodOf } from '../common/period';
 import { LimiterService, QuotaCharge } from '../limits/limiter.service';
 import { QuotaFallback } from '../limits/quota-fallback.service';
+import { MetricsService } from '../metrics/metrics.service';
 import { AdmissionService, Admitted } from './admission.service';
 import {
   EventFormat,
@@ -45,6 +46,7 @@ export class MeteringService {
     private readonly fallback: QuotaFallback,
     private readonly writer: UsageWriter,
     private readonly closedPeriods: ClosedPeriodsRepository,
+    private readonly metrics: MetricsService,
   ) {}
 
   /** `POST /v1/events`: validated whole, admitted with every hard quota it touches, written. */
@@ -96,9 +98,10 @@ export class MeteringService {
     this.settled.add(call);
     const rows = events.map((e) => toRow(call.key, e, positions?.get(e)));
     if (admission.usedAfter === null && admission.charges.length > 0) {
-      return this.fallback.writeWithinQuota(call.key.orgId, admission.charges, (manager) =>
-        this.writer.writeIn(manager, rows),
+      const fresh = await this.fallback.writeWithinQuota(call.key.orgId, admission.charges, (m) =>
+        this.writer.writeIn(m, rows),
       );
+      return this.counted(fresh);
     }
     let fresh: boolean[];
     try {
@@ -112,6 +115,13 @@ export class MeteringService {
       events.filter((_, i) => !fresh[i]),
     );
     if (unused.length) await this.limiter.refund(call.key.orgId, unused);
+    return this.counted(fresh);
+  }
+
+  private counted(fresh: boolean[]): boolean[] {
+    const stored = fresh.filter(Boolean).length;
+    this.metrics.eventsIngested.inc(stored);
+    this.metrics.eventsDuplicated.inc(fresh.length - stored);
     return fresh;
   }
 

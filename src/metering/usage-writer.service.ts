@@ -4,6 +4,7 @@ import { DataSource, EntityManager, QueryFailedError } from 'typeorm';
 import { currentPeriod, periodOf } from '../common/period';
 import { ClosedPeriodsRepository, OrgPeriod } from './closed-periods.repository';
 import { periodClosed } from './metering.errors';
+import { MetricsService } from '../metrics/metrics.service';
 import { EventRow, UsageEventsRepository } from './usage-events.repository';
 
 interface PendingWrite {
@@ -43,6 +44,7 @@ export class UsageWriter implements BeforeApplicationShutdown {
     private readonly events: UsageEventsRepository,
     private readonly closed: ClosedPeriodsRepository,
     @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly metrics: MetricsService,
   ) {}
 
   /** Resolves, once durable, with one flag per row: true if it was new, false if a duplicate. */
@@ -111,11 +113,15 @@ export class UsageWriter implements BeforeApplicationShutdown {
   }
 
   /** The batch's statement; in a transaction holding the period locks when it has late events. */
-  private writeBatch(batch: PendingWrite[]): Promise<WriteResult[]> {
+  private async writeBatch(batch: PendingWrite[]): Promise<WriteResult[]> {
+    const started = process.hrtime.bigint();
     const now = currentPeriod();
-    if (!batch.some((p) => p.rows.some((r) => periodOf(r.time) < now)))
-      return this.insertTogether(batch);
-    return this.dataSource.transaction((manager) => this.insertTogether(batch, manager));
+    const results = batch.some((p) => p.rows.some((r) => periodOf(r.time) < now))
+      ? await this.dataSource.transaction((manager) => this.insertTogether(batch, manager))
+      : await this.insertTogether(batch);
+    this.metrics.writerFlushDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    this.metrics.writerBatchRows.observe(batch.reduce((rows, p) => rows + p.rows.length, 0));
+    return results;
   }
 
   /**

@@ -2,6 +2,7 @@ import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Interval } from '@nestjs/schedule';
 import { AppConfig } from '../config/configuration';
+import { MetricsService } from '../metrics/metrics.service';
 import { deliverWebhook } from './webhook-delivery';
 import { nextAttemptAt } from './webhook-retry';
 import { signWebhookMessage } from './webhook-signing';
@@ -30,6 +31,7 @@ export class WebhookWorker implements OnApplicationShutdown {
 
   constructor(
     private readonly webhooks: WebhooksRepository,
+    private readonly metrics: MetricsService,
     config: ConfigService<AppConfig, true>,
   ) {
     const settings = config.get('webhooks', { infer: true });
@@ -49,8 +51,11 @@ export class WebhookWorker implements OnApplicationShutdown {
       for (;;) {
         const claimed = await this.webhooks.claimDue(BATCH, LEASE_SECONDS);
         await Promise.all(claimed.map((delivery) => this.attempt(delivery)));
-        if (claimed.length < BATCH || this.stopped) return;
+        if (claimed.length < BATCH || this.stopped) break;
       }
+      // What is left due once this pass is done: more than a pass can clear means falling behind.
+      const { due, oldestDueSeconds } = await this.webhooks.dueBacklog();
+      this.metrics.observeWebhookOutbox(due, oldestDueSeconds);
     } catch (error) {
       this.logger.warn(`Webhook deliveries paused: ${(error as Error).message}`);
     } finally {
@@ -60,6 +65,7 @@ export class WebhookWorker implements OnApplicationShutdown {
 
   private async attempt(delivery: ClaimedDelivery): Promise<void> {
     const attemptAt = new Date();
+    const started = performance.now();
     let result: Awaited<ReturnType<typeof deliverWebhook>>;
     try {
       const headers = signWebhookMessage({
@@ -75,7 +81,9 @@ export class WebhookWorker implements OnApplicationShutdown {
     } catch (error) {
       result = { outcome: 'failed', error: (error as Error).message };
     }
+    const seconds = (performance.now() - started) / 1000;
     if (result.outcome === 'delivered') {
+      this.metrics.recordWebhookDelivery('delivered', seconds);
       await this.webhooks.recordAttempt(delivery.id, {
         status: 'delivered',
         statusCode: result.statusCode,
@@ -88,6 +96,7 @@ export class WebhookWorker implements OnApplicationShutdown {
       new Date(),
       this.baseSeconds,
     );
+    this.metrics.recordWebhookDelivery(next ? 'retrying' : 'failed', seconds);
     await this.webhooks.recordAttempt(delivery.id, {
       status: next ? 'pending' : 'failed',
       statusCode: result.statusCode,

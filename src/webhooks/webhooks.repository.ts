@@ -176,12 +176,17 @@ export class WebhooksRepository {
     );
   }
 
-  /** Seconds the oldest pending delivery has waited (0 when none): for alerting. */
-  async oldestPendingSeconds(): Promise<number> {
+  /**
+   * The deliveries whose attempt is due and not yet claimed, and how long the oldest of them has
+   * been due (0 when none): how far the workers are behind, for alerting.
+   */
+  async dueBacklog(): Promise<{ due: number; oldestDueSeconds: number }> {
     const [row] = await this.dataSource.query(
-      `SELECT COALESCE(EXTRACT(EPOCH FROM clock_timestamp() - min(created_at)), 0)::float8 AS age
-         FROM webhook_deliveries WHERE status = 'pending'`,
+      `SELECT count(*)::int AS due,
+              COALESCE(EXTRACT(EPOCH FROM clock_timestamp() - min(next_attempt_at)), 0)::float8 AS age
+         FROM webhook_deliveries
+        WHERE status = 'pending' AND next_attempt_at <= clock_timestamp()`,
     );
-    return Number(row.age);
+    return { due: row.due, oldestDueSeconds: Number(row.age) };
   }
 }

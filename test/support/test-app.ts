@@ -4,7 +4,7 @@ import { Test } from '@nestjs/testing';
 import { AppModule } from '../../src/app.module';
 import { configureApp } from '../../src/app.setup';
 import { PLATFORM_ADMIN_EMAIL, PLATFORM_ADMIN_PASSWORD } from './factories';
-import { withRedis } from './redis-server';
+import { deleteSharedRedisKeys, hasSharedRedis, SHARED_REDIS } from './redis-server';
 import { createTestDatabase, TestDatabase } from './test-databases';
 
 export type EnvOverrides = Record<string, string | undefined>;
@@ -14,7 +14,8 @@ export const TEST_JWT_SECRET = 'e2e-test-secret-that-is-long-enough-0123456789';
 /**
  * One per spec file: its own database (a copy of the migrated template) and its own Redis key
  * prefix, and any number of app instances over them (several instances model a scaled-out
- * deployment sharing one Postgres and one Redis). A spec gets one with `setupTestContext()`.
+ * deployment sharing one Postgres and one Redis — a server, or a Cluster when the suite runs with
+ * `REDIS_CLUSTER_NODES`). A spec gets one with `setupTestContext()`.
  */
 export class TestContext {
   readonly apps: NestExpressApplication[] = [];
@@ -28,12 +29,15 @@ export class TestContext {
 
   /** The environment an app instance of this spec starts with. */
   env(overrides: EnvOverrides = {}): EnvOverrides {
+    // An instance given a Redis of its own (a server or a Cluster) leaves the shared one out.
+    const ownRedis = 'REDIS_URL' in overrides || 'REDIS_CLUSTER_NODES' in overrides;
     return {
       NODE_ENV: 'test',
       LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? 'silent',
       DATABASE_URL: this.database.url,
       MIGRATIONS_RUN: 'false',
-      REDIS_URL: process.env.REDIS_URL,
+      REDIS_URL: ownRedis ? undefined : SHARED_REDIS.url,
+      REDIS_CLUSTER_NODES: ownRedis ? undefined : process.env.REDIS_CLUSTER_NODES,
       REDIS_KEY_PREFIX: this.redisPrefix,
       JWT_SECRET: TEST_JWT_SECRET,
       // The platform admin the app bootstraps at start (see createPlatformAdmin()).
@@ -74,11 +78,7 @@ export class TestContext {
 
   /** Deletes every key of this spec on the shared Redis (other spec files keep theirs). */
   async flushRedis(): Promise<void> {
-    if (!process.env.REDIS_URL) return;
-    await withRedis(process.env.REDIS_URL, async (redis) => {
-      const keys = await redis.keys(`${this.redisPrefix}*`);
-      if (keys.length) await redis.del(...keys);
-    });
+    if (hasSharedRedis) await deleteSharedRedisKeys(`${this.redisPrefix}*`);
   }
 
   async close(): Promise<void> {
