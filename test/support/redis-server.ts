@@ -5,7 +5,8 @@ import Redis, { RedisOptions } from 'ioredis';
 /** Tests that need a real Redis run when REDIS_URL is set (always on CI); the embedded mode has none. */
 export const describeWithRedis: jest.Describe = process.env.REDIS_URL ? describe : describe.skip;
 
-async function freePort(): Promise<number> {
+/** A TCP port free on the loopback interface right now. */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.listen(0, '127.0.0.1', () => {
