@@ -54,7 +54,9 @@ export class ApiKeyVerifier implements OnModuleInit, OnApplicationShutdown {
     subscriber.on('ready', () => {
       subscriber.subscribe(this.channel).then(
         () => {
-          // Whatever happened while unsubscribed is unknown: start from Postgres again.
+          // Whatever happened while unsubscribed is unknown: start from Postgres again, and so
+          // must a look-up still running from before (it may have read a key revoked since).
+          this.generation++;
           this.cache.clear();
           this.subscribed = true;
         },
