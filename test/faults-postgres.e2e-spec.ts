@@ -111,4 +111,20 @@ describeWithPostgres('when Postgres goes away (behind a proxy the test cuts)', (
       }
     },
   );
+
+  it('starts while Postgres cannot be reached yet, once it can', async () => {
+    const direct = e2e.ctx.database.url;
+    const late = await TcpProxy.forUrl(direct);
+    try {
+      late.cut('refuse');
+      const starting = e2e.ctx.startApp({ DATABASE_URL: late.url(direct) });
+      // Postgres comes up a moment after the app (a deploy that starts both together).
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      late.restore();
+      const instance = await starting;
+      await api(instance).get('/health/ready').expect(200);
+    } finally {
+      await late.close();
+    }
+  });
 });
