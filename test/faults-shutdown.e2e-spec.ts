@@ -11,8 +11,8 @@ import {
   TestUser,
 } from './support/factories';
 import { Answer, IngestClients, postJson, SentBatch } from './support/ingest-clients';
-import { describeWithPostgres } from './support/tcp-proxy';
 import { setupTestContext } from './support/test-app';
+import { describeWithPostgres } from './support/test-databases';
 import { eventually } from './support/time';
 
 /** The contract's bound on a graceful stop. */

@@ -1,10 +1,5 @@
 import { AddressInfo, connect, createServer, Server, Socket } from 'node:net';
 
-/** Specs that need a Postgres server of their own to cut (not the embedded PGlite). */
-export const describeWithPostgres: jest.Describe = process.env.DATABASE_URL
-  ? describe
-  : describe.skip;
-
 /**
  * How a cut proxy treats new connections: `refuse` closes each at once (a stopped server, a
  * firewall's reset); `blackhole` accepts it and never answers (a partition, a dead host), so only
