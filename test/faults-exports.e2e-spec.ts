@@ -5,8 +5,7 @@ import { EXPORT_IDLE_MS, MAX_EXPORTS_PER_ORG } from '../src/usage/events-report.
 import { expectError } from './support/assertions';
 import { createOrg, createUser, TestUser } from './support/factories';
 import { api, asUser, listeningUrl } from './support/http';
-import { setupTestContext } from './support/test-app';
-import { describeWithPostgres } from './support/test-databases';
+import { describeWithPostgres, setupTestContext } from './support/test-app';
 import { eventually } from './support/time';
 
 /** Events of the big org: tens of MB of CSV, far more than the socket buffers hold. */

@@ -4,8 +4,7 @@ import { expectError } from './support/assertions';
 import { createApiKey, createOrg, createUser, sendEvents, TestUser } from './support/factories';
 import { api, asUser, withKey } from './support/http';
 import { CutMode, TcpProxy } from './support/tcp-proxy';
-import { describeWithPostgres } from './support/test-databases';
-import { setupTestContext } from './support/test-app';
+import { describeWithPostgres, setupTestContext } from './support/test-app';
 import { eventually } from './support/time';
 
 /**

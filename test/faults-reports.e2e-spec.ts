@@ -8,8 +8,8 @@ import {
   TestUser,
 } from './support/factories';
 import { api, asUser, withKey } from './support/http';
-import { setupTestContext } from './support/test-app';
-import { describeWithPostgres, withClient } from './support/test-databases';
+import { describeWithPostgres, setupTestContext } from './support/test-app';
+import { withClient } from './support/test-databases';
 
 /** Report statements of this spec's app are cancelled past this. */
 const REPORT_TIMEOUT_MS = 100;

@@ -10,9 +10,8 @@ import {
   createUser,
   TestUser,
 } from './support/factories';
-import { Answer, IngestClients, postJson, SentBatch } from './support/ingest-clients';
-import { setupTestContext } from './support/test-app';
-import { describeWithPostgres } from './support/test-databases';
+import { Answer, IngestClients, postJson, readAnswer, SentBatch } from './support/ingest-clients';
+import { describeWithPostgres, setupTestContext } from './support/test-app';
 import { eventually } from './support/time';
 
 /** The contract's bound on a graceful stop. */
@@ -48,14 +47,7 @@ function stalledIngest(url: string, key: string, id: string) {
     },
   });
   const answer = new Promise<Answer>((resolve, reject) => {
-    req.on('response', (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (text += chunk));
-      res.on('end', () =>
-        resolve({ status: res.statusCode!, headers: res.headers, body: JSON.parse(text) }),
-      );
-    });
+    req.on('response', (res) => readAnswer(res).then(resolve, reject));
     req.on('error', reject);
   });
   const half = Math.floor(body.length / 2);

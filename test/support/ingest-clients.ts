@@ -1,9 +1,22 @@
-import { Agent, request } from 'node:http';
+import { Agent, IncomingMessage, request } from 'node:http';
 
 export interface Answer {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+/** Reads a whole JSON answer. */
+export function readAnswer(res: IncomingMessage): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    res.setEncoding('utf8');
+    res.on('data', (chunk: string) => (text += chunk));
+    res.on('end', () =>
+      resolve({ status: res.statusCode!, headers: res.headers, body: JSON.parse(text || '{}') }),
+    );
+    res.on('error', reject);
+  });
 }
 
 /** One JSON POST over `agent` (a keep-alive one, as SDKs use): its answer, or the socket error. */
@@ -26,19 +39,7 @@ export function postJson(
           'content-length': payload.length,
         },
       },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (text += chunk));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode!,
-            headers: res.headers,
-            body: JSON.parse(text || '{}'),
-          }),
-        );
-        res.on('error', reject);
-      },
+      (res) => readAnswer(res).then(resolve, reject),
     );
     req.on('error', reject);
     req.end(payload);
@@ -55,11 +56,12 @@ export interface SentBatch {
 /**
  * `clients` programs ingesting usage at once, each over its own keep-alive connection, each
  * sending batches of `batchSize` events with ids never used before, one batch after the other,
- * until stopped or until the server refuses connections (it is gone).
+ * until the server refuses connections (it is gone).
  */
 export class IngestClients {
   readonly batches: SentBatch[] = [];
-  private stopped = false;
+  /** Every client has stopped (the server went away). */
+  private done = false;
   private readonly running: Promise<void>[];
   private readonly agents: Agent[];
   private serial = 0;
@@ -74,6 +76,10 @@ export class IngestClients {
       () => new Agent({ keepAlive: true, maxSockets: 1 }),
     );
     this.running = this.agents.map((agent, c) => this.run(agent, `${prefix}-${c}`, batchSize));
+    void Promise.all(this.running).then(() => {
+      this.done = true;
+      this.agents.forEach((agent) => agent.destroy());
+    });
   }
 
   /** Ids answered 202: acknowledged as durable. */
@@ -84,27 +90,19 @@ export class IngestClients {
   /** Resolves once `count` events are acknowledged. */
   async whenAcknowledged(count: number): Promise<void> {
     while (this.acknowledged.length < count) {
-      if (this.stopped) throw new Error('The clients stopped first');
+      if (this.done) throw new Error('The server went away first');
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   }
 
-  /** Stops sending (each client finishes the request it has in flight) and waits for them. */
-  async stop(): Promise<SentBatch[]> {
-    this.stopped = true;
-    await Promise.all(this.running);
-    this.agents.forEach((agent) => agent.destroy());
-    return this.batches;
-  }
-
-  /** Resolves when every client has stopped by itself (the server went away). */
+  /** Resolves when every client has stopped (the server went away). */
   async finished(): Promise<SentBatch[]> {
     await Promise.all(this.running);
     return this.batches;
   }
 
   private async run(agent: Agent, client: string, batchSize: number): Promise<void> {
-    while (!this.stopped) {
+    for (;;) {
       const ids = Array.from({ length: batchSize }, () => `${client}-${this.serial++}`);
       const batch: SentBatch = { ids, outcome: 'pending' };
       this.batches.push(batch);

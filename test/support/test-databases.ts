@@ -12,14 +12,6 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/**
- * Tests that need a Postgres server (`DATABASE_URL` set, always on CI): to cut it, to run the app
- * in a process of its own, or to load it harder than the embedded PGlite's one connection takes.
- */
-export const describeWithPostgres: jest.Describe = process.env.DATABASE_URL
-  ? describe
-  : describe.skip;
-
 export const TEMPLATE_ENV = 'TEST_TEMPLATE_DATABASE';
 export const CONTROL_ENV = 'TEST_PGLITE_CONTROL_URL';
 export const SERVER_ENV = 'TEST_DATABASE_SERVER_URL';
