@@ -1,9 +1,8 @@
-import { get, Server } from 'node:http';
-import { AddressInfo } from 'node:net';
+import { get } from 'node:http';
 import { DataSource } from 'typeorm';
 import { parseCsv } from './support/csv';
 import { createOrg, TestUser } from './support/factories';
-import { api, asUser } from './support/http';
+import { api, asUser, listeningUrl } from './support/http';
 import { setupTestContext } from './support/test-app';
 import { eventually } from './support/time';
 import { createUsageWorkload, SEED } from './support/usage-workload';
@@ -132,11 +131,7 @@ describe(`usage reports (seed ${SEED})`, () => {
            FROM generate_series(1, 20000) AS g`,
         [org],
       );
-      const server: Server = e2e.app.getHttpServer();
-      if (!server.listening)
-        await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-      const { port } = server.address() as AddressInfo;
-      const url = `http://127.0.0.1:${port}/orgs/${org}/usage/export?from=${from}&to=${to}`;
+      const url = `${await listeningUrl(e2e.app)}/orgs/${org}/usage/export?from=${from}&to=${to}`;
       await new Promise<void>((resolve, reject) => {
         const req = get(url, { headers: asUser(owner) }, (response) => {
           expect(response.statusCode).toBe(200);

@@ -49,7 +49,9 @@ export class ApiKeyVerifier implements OnModuleInit, OnApplicationShutdown {
   onModuleInit(): void {
     this.subscription = this.pubsub.subscribe(CHANNEL, {
       onSubscribed: () => {
-        // Whatever happened while unsubscribed is unknown: start from Postgres again.
+        // Whatever happened while unsubscribed is unknown: start from Postgres again, and so must
+        // a look-up still running from before (it may have read a key revoked since).
+        this.generation++;
         this.cache.clear();
         this.subscribed = true;
         this.metrics.apiKeyCacheSubscribed.set(1);

@@ -40,14 +40,26 @@ const DATABASE_RETRY_AFTER_SECONDS = 2;
  * hashes) and the driver's `detail` (the conflicting values).
  */
 export function loggableError(error: unknown): Record<string, unknown> {
-  if (!(error instanceof Error)) return { type: typeof error };
+  if (!isErrorLike(error)) return { type: typeof error };
   const code = driverCode(error);
   return {
-    type: error.constructor.name,
+    type: error.constructor?.name ?? 'Error',
     message: error.message,
     ...(code !== undefined ? { code } : {}),
     stack: error.stack,
   };
+}
+
+/**
+ * An Error by its shape, not `instanceof`: errors made by Node's own modules (a refused socket) come
+ * from another realm where code runs in a VM context (jest), and would not pass `instanceof Error`.
+ */
+function isErrorLike(error: unknown): error is Error {
+  return (
+    typeof error === 'object' &&
+    error !== null &&
+    typeof (error as { message?: unknown }).message === 'string'
+  );
 }
 
 function driverCode(error: unknown): string | undefined {
@@ -61,7 +73,7 @@ function driverCode(error: unknown): string | undefined {
  * passes: 503 with `Retry-After`, never a 500.
  */
 export function isDatabaseUnavailable(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
+  if (!isErrorLike(error)) return false;
   const code = driverCode(error) ?? '';
   if (/^(08|57P0[1-3]|53300)/.test(code)) return true;
   if (

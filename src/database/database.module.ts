@@ -1,7 +1,8 @@
 import { Global, Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { getDataSourceToken, TypeOrmModule } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, DataSourceOptions } from 'typeorm';
+import { isDatabaseUnavailable } from '../common/http-exception.filter';
 import { AppConfig } from '../config/configuration';
 import { MetricsService, PoolFigures } from '../metrics/metrics.service';
 import { EmbeddedPostgres, startEmbeddedPostgres } from './embedded-postgres';
@@ -9,6 +10,30 @@ import { runMigrationsLocked } from './migrate';
 import { buildDataSourceOptions, ConnectionSettings, REPORTS } from './typeorm-options';
 
 const CONNECTION_SETTINGS = Symbol('CONNECTION_SETTINGS');
+
+/** Connection attempts at start, a second apart, before the process gives up. */
+const START_ATTEMPTS = 5;
+const START_RETRY_MS = 1_000;
+
+/**
+ * Connects a data source at start, waiting out a Postgres that is not up yet or slow to answer (a
+ * deploy that starts both together, a busy machine): each attempt is bounded by the connect
+ * timeout, the whole by START_ATTEMPTS. Anything else (a wrong password, a missing database)
+ * fails at once.
+ */
+async function connectAtStart(options: DataSourceOptions): Promise<DataSource> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await new DataSource(options).initialize();
+    } catch (error) {
+      if (attempt >= START_ATTEMPTS || !isDatabaseUnavailable(error)) throw error;
+      new Logger('Database').warn(
+        `Postgres not reachable (${(error as Error).message}); attempt ${attempt + 1} of ${START_ATTEMPTS} in ${START_RETRY_MS} ms`,
+      );
+      await new Promise((resolve) => setTimeout(resolve, START_RETRY_MS));
+    }
+  }
+}
 
 interface ResolvedConnection extends ConnectionSettings {
   embeddedServer?: EmbeddedPostgres;
@@ -57,9 +82,11 @@ class ConnectionModule implements OnApplicationShutdown {
           size: config.get('database', { infer: true }).poolSize,
         }),
         migrationsRun: config.get('database', { infer: true }).migrationsRun,
+        // connectAtStart() retries, within a bound; the module's own retries would multiply it.
+        retryAttempts: 0,
       }),
       dataSourceFactory: async (options) => {
-        const dataSource = await new DataSource({ ...options!, migrationsRun: false }).initialize();
+        const dataSource = await connectAtStart({ ...options!, migrationsRun: false });
         if (options!.migrationsRun) {
           const applied = await runMigrationsLocked(dataSource);
           if (applied.length > 0)
@@ -83,12 +110,12 @@ class ConnectionModule implements OnApplicationShutdown {
         // A database of one connection (the embedded PGlite: one session, whose socket server
         // would interleave two connections' statements) serves the reports on that connection.
         if (connection.embedded || poolSize === 1) return main;
-        return new DataSource(
+        return connectAtStart(
           buildDataSourceOptions(connection, {
             size: Math.max(2, Math.ceil(poolSize / 4)),
             statementTimeoutMs: config.get('usage', { infer: true }).reportTimeoutMs,
           }),
-        ).initialize();
+        );
       },
     },
   ],

@@ -21,7 +21,7 @@ export const REPORTS = 'reports';
  * A request waits at most this long for a connection: an unreachable Postgres is a 503 within
  * seconds, while a busy server (slow to start a backend under load) is still waited for.
  */
-const CONNECT_TIMEOUT_MS = 5_000;
+export const CONNECT_TIMEOUT_MS = 5_000;
 /** One connection for everything (PGlite): waiting for it is queueing, not an outage. */
 const SINGLE_CONNECTION_WAIT_MS = 30_000;
 

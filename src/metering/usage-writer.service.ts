@@ -4,6 +4,7 @@ import { DataSource, EntityManager, QueryFailedError } from 'typeorm';
 import { currentPeriod, periodOf } from '../common/period';
 import { ClosedPeriodsRepository, OrgPeriod } from './closed-periods.repository';
 import { periodClosed } from './metering.errors';
+import { isDatabaseUnavailable } from '../common/http-exception.filter';
 import { MetricsService } from '../metrics/metrics.service';
 import { EventRow, UsageEventsRepository } from './usage-events.repository';
 
@@ -28,8 +29,9 @@ const identityOf = (claimed: { orgId: string; eventId: string }) =>
  * only after that transaction commits.
  *
  * One request's bad data must never fail another's: when a flush's statement fails, each request
- * in it is written again on its own, so only the one at fault is refused. (A dead connection is
- * not a request's fault: it fails them all at once, without the retries.)
+ * in it is written again on its own, one after the other in arrival order (so the first owner of
+ * an id still wins), and only the one at fault is refused. A database that is unreachable is no
+ * request's fault: it fails them all at once, without retries that would each wait for it again.
  *
  * Events dated in a past period are written under a shared lock of their (org, period) and only
  * if that period is not closed (its invoice finalized); finalizing takes the lock exclusively.
@@ -100,15 +102,21 @@ export class UsageWriter implements BeforeApplicationShutdown {
     try {
       settle(batch, await this.writeBatch(batch));
     } catch (error) {
-      if (batch.length === 1 || !(error instanceof QueryFailedError)) {
+      const requestsFault = error instanceof QueryFailedError && !isDatabaseUnavailable(error);
+      if (batch.length === 1 || !requestsFault) {
         batch.forEach((pending) => pending.reject(error));
         return;
       }
-      await Promise.all(
-        batch.map((pending) =>
-          this.writeBatch([pending]).then((results) => settle([pending], results), pending.reject),
-        ),
-      );
+      for (const [i, pending] of batch.entries()) {
+        try {
+          settle([pending], await this.writeBatch([pending]));
+        } catch (retryError) {
+          pending.reject(retryError);
+          if (!isDatabaseUnavailable(retryError)) continue;
+          batch.slice(i + 1).forEach((rest) => rest.reject(retryError));
+          return;
+        }
+      }
     }
   }
 

@@ -1,4 +1,6 @@
 import { INestApplication } from '@nestjs/common';
+import { Server } from 'node:http';
+import { AddressInfo } from 'node:net';
 import request, { Test } from 'supertest';
 
 type Verb = 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -43,4 +45,15 @@ export function sendText(
   contentType = 'application/json',
 ): Test {
   return test.set('Content-Type', contentType).send(text);
+}
+
+/**
+ * The base URL of an app instance's HTTP server, listening on a free loopback port (started on the
+ * first call), for clients that supertest cannot play: one that stops reading, one that stalls.
+ */
+export async function listeningUrl(app: INestApplication): Promise<string> {
+  const server: Server = app.getHttpServer();
+  if (!server.listening)
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }

@@ -7,6 +7,14 @@ import { PLATFORM_ADMIN_EMAIL, PLATFORM_ADMIN_PASSWORD } from './factories';
 import { deleteSharedRedisKeys, hasSharedRedis, SHARED_REDIS } from './redis-server';
 import { createTestDatabase, TestDatabase } from './test-databases';
 
+/**
+ * Tests that need a Postgres server (`DATABASE_URL` set, always on CI): to cut it, to run the app
+ * in a process of its own, or to load it harder than the embedded PGlite's one connection takes.
+ */
+export const describeWithPostgres: jest.Describe = process.env.DATABASE_URL
+  ? describe
+  : describe.skip;
+
 export type EnvOverrides = Record<string, string | undefined>;
 
 export const TEST_JWT_SECRET = 'e2e-test-secret-that-is-long-enough-0123456789';
