@@ -4,12 +4,13 @@ import { NestFactory } from '@nestjs/core';
 import { AppConfigModule } from './config/config.module';
 import { loadEnvFile } from './config/env-file';
 import { DatabaseModule } from './database/database.module';
+import { MetricsModule } from './metrics/metrics.module';
 import { normalizeEmail } from './users/email';
 import { UsersModule } from './users/users.module';
 import { UsersService } from './users/users.service';
 
-/** Only what the commands need: configuration, the database (migrated) and accounts. */
-@Module({ imports: [AppConfigModule, DatabaseModule, UsersModule] })
+/** Only what the commands need: configuration, the database (migrated, its pool metered) and accounts. */
+@Module({ imports: [AppConfigModule, MetricsModule, DatabaseModule, UsersModule] })
 class CliModule {}
 
 const USAGE = `Usage: node dist/cli admin grant <email>
