@@ -1,6 +1,6 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { Cron, CronExpression } from '@nestjs/schedule';
+import { SchedulerRegistry } from '@nestjs/schedule';
 import { currentPeriod, periodBounds, shiftPeriod } from '../common/period';
 import { AppConfig } from '../config/configuration';
 import { BillingError } from './billing.errors';
@@ -21,17 +21,27 @@ const ORGS_PER_PAGE = 100;
  * the next one from what is still missing.
  */
 @Injectable()
-export class InvoiceFinalizer {
+export class InvoiceFinalizer implements OnApplicationBootstrap {
   private readonly logger = new Logger(InvoiceFinalizer.name);
   private readonly graceDays: number;
+  private readonly intervalMs: number;
   private running = false;
 
   constructor(
     private readonly invoices: InvoicesService,
     private readonly repository: InvoicesRepository,
+    private readonly scheduler: SchedulerRegistry,
     config: ConfigService<AppConfig, true>,
   ) {
-    this.graceDays = config.get('billing', { infer: true }).invoiceGraceDays;
+    const billing = config.get('billing', { infer: true });
+    this.graceDays = billing.invoiceGraceDays;
+    this.intervalMs = billing.jobIntervalSeconds * 1000;
+  }
+
+  /** Every INVOICE_JOB_INTERVAL_SECONDS (the registry clears it when the app closes). */
+  onApplicationBootstrap(): void {
+    const timer = setInterval(() => void this.finalizeDue(), this.intervalMs);
+    this.scheduler.addInterval(InvoiceFinalizer.name, timer);
   }
 
   /** The ended periods whose grace days are over at `now`, oldest first. */
@@ -46,7 +56,6 @@ export class InvoiceFinalizer {
     return periods;
   }
 
-  @Cron(CronExpression.EVERY_10_MINUTES)
   async finalizeDue(now = new Date()): Promise<number> {
     if (this.running) return 0;
     this.running = true;

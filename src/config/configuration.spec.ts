@@ -63,7 +63,7 @@ describe('loadConfiguration', () => {
         },
         limits: { failureMode: 'open', apiKeyFailuresPerIp: 100 },
         usage: { reportTimeoutMs: 10_000, retentionMonths: undefined },
-        billing: { invoiceGraceDays: 3 },
+        billing: { invoiceGraceDays: 3, jobIntervalSeconds: 600 },
         webhooks: { allowPrivateUrls: true, retryBaseSeconds: 5 },
       });
     });
@@ -108,6 +108,7 @@ describe('loadConfiguration', () => {
         DATABASE_POOL_SIZE: '20',
         REPORT_TIMEOUT_MS: '2500',
         INVOICE_GRACE_DAYS: '5',
+        INVOICE_JOB_INTERVAL_SECONDS: '30',
         WEBHOOK_ALLOW_PRIVATE_URLS: 'true',
         WEBHOOK_RETRY_BASE_SECONDS: '2',
         METRICS_TOKEN: 'a-metrics-token-of-some-length',
@@ -140,7 +141,7 @@ describe('loadConfiguration', () => {
         },
         limits: { failureMode: 'closed', apiKeyFailuresPerIp: 25 },
         usage: { reportTimeoutMs: 2500, retentionMonths: 13 },
-        billing: { invoiceGraceDays: 5 },
+        billing: { invoiceGraceDays: 5, jobIntervalSeconds: 30 },
         webhooks: { allowPrivateUrls: true, retryBaseSeconds: 2 },
       });
     });
@@ -232,6 +233,8 @@ describe('loadConfiguration', () => {
       ['REDIS_CLUSTER_NODES', 'r1:99999'],
       ['REPORT_TIMEOUT_MS', '10'],
       ['INVOICE_GRACE_DAYS', '-1'],
+      ['INVOICE_JOB_INTERVAL_SECONDS', '0'],
+      ['INVOICE_JOB_INTERVAL_SECONDS', '86401'],
       ['WEBHOOK_ALLOW_PRIVATE_URLS', 'sure'],
       ['WEBHOOK_RETRY_BASE_SECONDS', '0'],
       ['METRICS_TOKEN', 'short'],

@@ -34,7 +34,7 @@ export interface AppConfig {
   };
   limits: { failureMode: 'open' | 'closed'; apiKeyFailuresPerIp: number };
   usage: { reportTimeoutMs: number; retentionMonths?: number };
-  billing: { invoiceGraceDays: number };
+  billing: { invoiceGraceDays: number; jobIntervalSeconds: number };
   webhooks: { allowPrivateUrls: boolean; retryBaseSeconds: number };
 }
 
@@ -121,7 +121,10 @@ export function loadConfiguration(raw: Record<string, unknown> = process.env): A
       apiKeyFailuresPerIp: env.API_KEY_FAILURES_PER_IP,
     },
     usage: { reportTimeoutMs: env.REPORT_TIMEOUT_MS, retentionMonths: env.RETENTION_MONTHS },
-    billing: { invoiceGraceDays: env.INVOICE_GRACE_DAYS },
+    billing: {
+      invoiceGraceDays: env.INVOICE_GRACE_DAYS,
+      jobIntervalSeconds: env.INVOICE_JOB_INTERVAL_SECONDS,
+    },
     webhooks: {
       // Outside production, local receivers (http, private addresses) are the usual case.
       allowPrivateUrls: !production || env.WEBHOOK_ALLOW_PRIVATE_URLS,

@@ -191,6 +191,12 @@ export class EnvironmentVariables {
   @Max(28)
   INVOICE_GRACE_DAYS = 3;
 
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(86_400)
+  INVOICE_JOB_INTERVAL_SECONDS = 600;
+
   @Transform(toBoolean)
   @IsBoolean()
   WEBHOOK_ALLOW_PRIVATE_URLS = false;
