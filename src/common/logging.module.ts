@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { IncomingMessage, ServerResponse } from 'node:http';
+import { Level } from 'pino';
 import { Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { LoggerModule } from 'nestjs-pino';
@@ -43,6 +44,27 @@ export const REDACTED_PATHS = [
   '*.secret',
 ];
 
+/** Load balancers and orchestrators probe these every few seconds: not news at `info`. */
+const PROBE_PATHS = new Set(['/health', '/health/ready']);
+
+/** Probes at debug, refusals at warn, failures at error, the rest at info. */
+export function requestLogLevel(req: IncomingMessage, res: ServerResponse, error?: Error): Level {
+  if (error || res.statusCode >= 500) return 'error';
+  if (PROBE_PATHS.has((req.url ?? '').split('?')[0])) return 'debug';
+  return res.statusCode >= 400 ? 'warn' : 'info';
+}
+
+/** One coloured line per entry in development, when pino-pretty is installed (never in the image). */
+function prettyTransport(env: AppConfig['app']['env']) {
+  if (env !== 'development') return undefined;
+  try {
+    require.resolve('pino-pretty');
+  } catch {
+    return undefined;
+  }
+  return { target: 'pino-pretty', options: { singleLine: true, ignore: 'pid,hostname,context' } };
+}
+
 @Module({
   imports: [
     LoggerModule.forRootAsync({
@@ -50,16 +72,18 @@ export const REDACTED_PATHS = [
       useFactory: (config: ConfigService<AppConfig, true>) => ({
         pinoHttp: {
           level: config.get('app', { infer: true }).logLevel,
+          transport: prettyTransport(config.get('app', { infer: true }).env),
           genReqId: assignRequestId,
           redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
           customProps: () => ({ context: 'HTTP' }),
-          autoLogging: { ignore: (req) => req.url === '/health' },
+          customLogLevel: requestLogLevel,
           serializers: {
             req: (req: { id: string; method: string; url: string }) => ({
               id: req.id,
               method: req.method,
               url: req.url,
             }),
+            res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
           },
         },
       }),
