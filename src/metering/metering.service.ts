@@ -212,5 +212,6 @@ function toRow(key: VerifiedApiKey, event: ValidEvent, position?: string): Event
     data: event.data,
     groupKey: groupKey(event.groupValues),
     groupValues: event.groupValues,
+    uniqueProperty: event.meter.aggregation === 'unique_count' ? event.meter.valueProperty : null,
   };
 }

@@ -15,6 +15,8 @@ export interface EventRow {
   data: Record<string, unknown>;
   groupKey: string;
   groupValues: Record<string, string>;
+  /** For a unique_count meter, the data property whose distinct values it counts. */
+  uniqueProperty?: string | null;
   /** Where the event stood in its request's batch (to name it in an error); not stored. */
   position?: string;
 }
@@ -25,13 +27,18 @@ export const NIL_UUID = '00000000-0000-0000-0000-000000000000';
  * Claims the ids, inserts the events whose id was free and adds them to the hourly rollups and
  * the monthly totals, in one statement (so one transaction): reports read those and can never
  * disagree with the events.
- * Rollup rows are upserted in key order, so concurrent writers lock them in the same order.
+ * A unique_count event's value joins its period's distinct values when it is new there, and the
+ * period's total counts the values this statement added: a concurrent writer with the same value
+ * waits on its key and then finds it taken, so the count stays exact without a scan.
+ * Rollup, total and distinct rows are written in key order, so concurrent writers lock them in
+ * the same order.
  */
 const INSERT_EVENTS_SQL = `
 WITH input AS (
   SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[], $6::text[],
-                       $7::float8[], $8::jsonb[], $9::text[], $10::jsonb[])
-    AS t(org_id, api_key_id, event_id, meter, time, subject, value, data, group_key, group_values)
+                       $7::float8[], $8::jsonb[], $9::text[], $10::jsonb[], $11::text[])
+    AS t(org_id, api_key_id, event_id, meter, time, subject, value, data, group_key, group_values,
+         unique_property)
 ),
 claimed AS (
   INSERT INTO usage_event_ids (org_id, event_id)
@@ -64,14 +71,30 @@ rollups AS (
                         THEN excluded.latest_value ELSE r.latest_value END,
     latest_time = GREATEST(r.latest_time, excluded.latest_time)
 ),
-totals AS (
-  INSERT INTO usage_period_totals AS t (org_id, period, meter, count, sum, min, max, latest_value, latest_time)
-  SELECT org_id, date_trunc('month', time, 'UTC'), meter, count(*), COALESCE(sum(value::numeric), 0),
-         min(value), max(value), (array_agg(value ORDER BY time DESC))[1], max(time)
+distinct_values AS (
+  INSERT INTO usage_period_distinct (org_id, meter, period, value)
+  SELECT DISTINCT org_id, meter, date_trunc('month', time, 'UTC'), data ->> unique_property
     FROM fresh
-   GROUP BY org_id, date_trunc('month', time, 'UTC'), meter
+   WHERE unique_property IS NOT NULL AND data ->> unique_property IS NOT NULL
+   ORDER BY 1, 2, 3, 4
+  ON CONFLICT DO NOTHING
+  RETURNING org_id, meter, period
+),
+totals AS (
+  INSERT INTO usage_period_totals AS t (org_id, period, meter, count, sum, min, max, latest_value, latest_time,
+                                        distinct_count)
+  SELECT f.org_id, f.period, f.meter, f.count, f.sum, f.min, f.max, f.latest_value, f.latest_time,
+         COALESCE(d.added, 0)
+    FROM (SELECT org_id, date_trunc('month', time, 'UTC') AS period, meter, count(*) AS count,
+                 COALESCE(sum(value::numeric), 0) AS sum, min(value) AS min, max(value) AS max,
+                 (array_agg(value ORDER BY time DESC))[1] AS latest_value, max(time) AS latest_time
+            FROM fresh
+           GROUP BY org_id, date_trunc('month', time, 'UTC'), meter) f
+    LEFT JOIN (SELECT org_id, period, meter, count(*) AS added FROM distinct_values
+                GROUP BY org_id, period, meter) d USING (org_id, period, meter)
    ORDER BY 1, 2, 3
   ON CONFLICT (org_id, period, meter) DO UPDATE SET
+    distinct_count = t.distinct_count + excluded.distinct_count,
     count = t.count + excluded.count,
     sum = t.sum + excluded.sum,
     min = LEAST(t.min, excluded.min),
@@ -103,6 +126,7 @@ export class UsageEventsRepository {
       rows.map((r) => JSON.stringify(r.data)),
       rows.map((r) => r.groupKey),
       rows.map((r) => JSON.stringify(r.groupValues)),
+      rows.map((r) => r.uniqueProperty ?? null),
     ]);
   }
 
