@@ -29,7 +29,7 @@ describe('unique_count kept at ingestion', () => {
   let instances: NestExpressApplication[];
   const db = () => e2e.app.get(DataSource);
 
-  const event = (type: string, data: Record<string, unknown>, id = randomUUID()) => ({
+  const event = (type: string, data: Record<string, unknown>, id: string = randomUUID()) => ({
     id,
     type,
     data,
