@@ -110,11 +110,14 @@ export class MeteringService {
       await this.limiter.refund(call.key.orgId, admission.charges);
       throw error;
     }
-    const unused = unusedCharges(
-      admission,
-      events.filter((_, i) => !fresh[i]),
-    );
-    if (unused.length) await this.limiter.refund(call.key.orgId, unused);
+    // Without quota reservations (soft quotas, most calls) there is nothing to give back.
+    if (admission.charges.length > 0) {
+      const unused = unusedCharges(
+        admission,
+        events.filter((_, i) => !fresh[i]),
+      );
+      if (unused.length) await this.limiter.refund(call.key.orgId, unused);
+    }
     return this.counted(fresh);
   }
 
