@@ -14,9 +14,16 @@ export class GatewayController {
 
   @Get('ping')
   @Metered('api_calls')
-  @ApiOperation({ summary: 'A cheap metered call (meter `api_calls`), for trying a key' })
+  @ApiOperation({
+    operationId: 'ping',
+    summary: 'A cheap metered call (meter `api_calls`), for trying a key',
+  })
   @ApiOkResponse({
-    schema: { type: 'object', properties: { pong: { type: 'boolean', example: true } } },
+    schema: {
+      type: 'object',
+      properties: { pong: { type: 'boolean', enum: [true], example: true } },
+      required: ['pong'],
+    },
   })
   ping(): { pong: true } {
     return { pong: true };
@@ -27,6 +34,7 @@ export class GatewayController {
   @HttpCode(200)
   @ApiKeyAuth({ verdictInBody: true, admittedBy: 'handler' })
   @ApiOperation({
+    operationId: 'verifyKey',
     summary:
       'Verify the key in the header (scope `verify`); takes one rate-limit unit, and records `cost` units of `meter` if given',
     description:
@@ -35,6 +43,7 @@ export class GatewayController {
   @ApiHeader({
     name: 'Idempotency-Key',
     required: false,
+    schema: { type: 'string', minLength: 1, maxLength: 255, example: 'order-4711-verify' },
     description:
       '1 to 255 characters: a retry with the same key records nothing more and answers what the first call answered (24 hours)',
   })

@@ -1,0 +1,65 @@
+import { OpenAPIObject, SchemaObject } from '@nestjs/swagger';
+import { OPENAPI_FILES, readOpenApiFiles, renderOpenApiFiles } from './openapi.cli';
+
+/** The first line where two texts differ, to show what changed. */
+function firstDifference(a: string, b: string): string {
+  const left = a.split('\n');
+  const right = b.split('\n');
+  const line = left.findIndex((text, i) => text !== right[i]);
+  return `line ${line + 1}: committed ${JSON.stringify(left[line])}, app ${JSON.stringify(right[line])}`;
+}
+
+describe('openapi.json', () => {
+  let rendered: Awaited<ReturnType<typeof renderOpenApiFiles>>;
+  let document: OpenAPIObject;
+  beforeAll(async () => {
+    rendered = await renderOpenApiFiles();
+    document = JSON.parse(rendered.document) as OpenAPIObject;
+  });
+
+  it.each(Object.keys(OPENAPI_FILES) as (keyof typeof OPENAPI_FILES)[])(
+    'is committed as the code makes it (%s): run `npm run openapi` when this fails',
+    (name) => {
+      const committed = readOpenApiFiles()[name];
+      if (committed !== rendered[name]) {
+        throw new Error(
+          `${OPENAPI_FILES[name]} is out of date with the code: run \`npm run openapi\` and ` +
+            `commit the result. First difference: ${firstDifference(committed, rendered[name])}`,
+        );
+      }
+    },
+  );
+
+  it('names every operation for its action: unique camelCase operationIds', () => {
+    const ids = Object.values(document.paths).flatMap((item) =>
+      Object.values(item as Record<string, { operationId?: string }>).map((op) => op.operationId),
+    );
+    for (const id of ids) expect(id).toMatch(/^[a-z][a-zA-Z0-9]*$/);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it('gives every property of every schema an example', () => {
+    const missing = Object.entries(document.components?.schemas ?? {}).flatMap(([name, schema]) =>
+      Object.entries((schema as SchemaObject).properties ?? {})
+        .filter(([, property]) => {
+          const p = property as SchemaObject & { $ref?: string };
+          // A property that is another schema takes that schema's examples.
+          const refers =
+            p.$ref ?? p.allOf ?? p.oneOf ?? (p.items as { $ref?: string } | undefined)?.$ref;
+          return refers === undefined && p.example === undefined;
+        })
+        .map(([property]) => `${name}.${property}`),
+    );
+    expect(missing).toEqual([]);
+  });
+
+  it('declares the OAuth2 password flow on /auth/login for Swagger UI to sign in with', () => {
+    expect(document.components?.securitySchemes?.oauth2).toEqual({
+      type: 'oauth2',
+      flows: { password: { tokenUrl: '/auth/login', scopes: {} } },
+    });
+    expect(
+      Object.keys(document.paths['/auth/login'].post?.requestBody?.['content'] ?? {}),
+    ).toContain('application/x-www-form-urlencoded');
+  });
+});
