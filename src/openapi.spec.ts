@@ -58,8 +58,7 @@ describe('openapi.json', () => {
       type: 'oauth2',
       flows: { password: { tokenUrl: '/auth/login', scopes: {} } },
     });
-    expect(
-      Object.keys(document.paths['/auth/login'].post?.requestBody?.['content'] ?? {}),
-    ).toContain('application/x-www-form-urlencoded');
+    const login = document.paths['/auth/login'].post?.requestBody as { content: object };
+    expect(Object.keys(login.content)).toContain('application/x-www-form-urlencoded');
   });
 });
