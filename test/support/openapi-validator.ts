@@ -2,7 +2,13 @@ import Ajv, { ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { Response } from 'supertest';
+
+/** What is checked of an answer: supertest's Response has it, a fetch Response is read into it. */
+export interface Answer {
+  status: number;
+  headers: Record<string, string | undefined>;
+  body: unknown;
+}
 
 /**
  * Every answer the e2e suite sees, checked against the committed openapi.json the way a client
@@ -63,7 +69,7 @@ class OpenApiValidator {
   }
 
   /** Throws when the document does not describe `response` (for supertest's `.expect(fn)`). */
-  check(method: string, url: string, response: Response): void {
+  check(method: string, url: string, response: Answer): void {
     const path = new URL(url, 'http://localhost').pathname;
     const template = this.templates.find((t) => t.pattern.test(path))?.template;
     const operation = template ? this.document.paths[template][method] : undefined;
@@ -99,10 +105,28 @@ class OpenApiValidator {
 
 let validator: OpenApiValidator | undefined;
 
-/** The check of one request's answer against openapi.json, for `test.expect(...)`. */
-export function conformsToOpenApi(method: string, url: string): (response: Response) => void {
+/** The check of one request's answer against openapi.json, for supertest's `test.expect(...)`. */
+export function conformsToOpenApi(method: string, url: string): (response: Answer) => void {
   return (response) => {
     validator ??= new OpenApiValidator(resolve(__dirname, '..', '..', 'openapi.json'));
-    validator.check(method, url, response);
+    validator.check(method.toLowerCase(), url, response);
   };
 }
+
+/** The same check as an openapi-fetch middleware: a client's every answer is checked too. */
+export const openApiConformance = {
+  async onResponse({ request, response }: { request: Request; response: Response }) {
+    const type = response.headers.get('content-type') ?? undefined;
+    const body: unknown = type?.startsWith('application/json')
+      ? await response.clone().json()
+      : undefined;
+    conformsToOpenApi(
+      request.method,
+      request.url,
+    )({
+      status: response.status,
+      headers: { 'content-type': type },
+      body,
+    });
+  },
+};
