@@ -9,6 +9,7 @@ import {
   SchemaObject,
   SwaggerModule,
 } from '@nestjs/swagger';
+import { STATUS_CODES } from 'node:http';
 import { X_BODY_BY_TYPE, X_WITHOUT_DATABASE } from './common/api-document.decorators';
 import { ErrorDto } from './common/api-errors';
 
@@ -63,6 +64,7 @@ const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'tr
 
 const HEADERS: Record<string, HeaderObject> = {
   'X-Request-Id': {
+    required: true,
     description: 'Names the request in logs (echoed when the request carried one)',
     schema: { type: 'string', example: '3f0b9e55-8d0e-4b7a-9d7f-0c5f7b1a2c3d' },
   },
@@ -159,6 +161,8 @@ function finishOperation(operation: OperationObject): void {
       };
     }
     (response as ResponseObject).headers = headers;
+    // Nest leaves a success's description empty: the reason phrase at least.
+    (response as ResponseObject).description ||= STATUS_CODES[Number(status)] ?? status;
   }
 }
 

@@ -17,21 +17,29 @@ export interface Answer {
  * and the code can never part again (src/openapi.spec.ts keeps openapi.json equal to the code's).
  */
 
+interface Header {
+  required?: boolean;
+  $ref?: string;
+}
 interface Operation {
   operationId?: string;
-  responses: Record<string, { content?: Record<string, { schema?: object }> }>;
+  responses: Record<
+    string,
+    { content?: Record<string, { schema?: object }>; headers?: Record<string, Header> }
+  >;
 }
 interface Document {
   paths: Record<string, Record<string, Operation>>;
-  components: object;
+  components: { headers?: Record<string, Header> };
 }
 
 const DOCUMENT_ID = 'openapi.json';
 
 /**
  * OpenAPI 3.0 schemas as JSON Schema: `nullable: true` is `null` allowed beside the rest (also
- * for a `$ref` wrapped in `allOf`, which JSON Schema would otherwise refuse null for), and
- * component references point into the document registered under DOCUMENT_ID.
+ * for a `$ref` wrapped in `allOf`, which JSON Schema would otherwise refuse null for), objects
+ * hold only their documented properties, and component references point into the document
+ * registered under DOCUMENT_ID.
  */
 function toJsonSchema(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(toJsonSchema);
@@ -45,6 +53,10 @@ function toJsonSchema(node: unknown): unknown {
         : toJsonSchema(value),
     ]),
   );
+  // A field the document does not name is a field no generated client knows of: the document
+  // would be silent about part of the answer. So an object's documented properties are all it has.
+  if (converted.properties !== undefined && converted.additionalProperties === undefined)
+    converted.additionalProperties = false;
   return nullable === true ? { anyOf: [converted, { type: 'null' }] } : converted;
 }
 
@@ -84,6 +96,11 @@ class OpenApiValidator {
           `(it lists ${Object.keys(operation.responses).join(', ')}). Body: ${JSON.stringify(response.body)}`,
       );
     }
+    for (const [name, header] of Object.entries(documented.headers ?? {})) {
+      const { required } = header.$ref ? this.header(header.$ref) : header;
+      if (required && response.headers[name.toLowerCase()] === undefined)
+        throw new Error(`${where} answered ${response.status} without its ${name} header`);
+    }
     if (!/^application\/json/.test(String(response.headers['content-type'] ?? ''))) return;
     const schema = documented.content?.['application/json']?.schema;
     if (!schema) {
@@ -100,6 +117,11 @@ class OpenApiValidator {
           `${this.ajv.errorsText(validate.errors)}. Body: ${JSON.stringify(response.body)}`,
       );
     }
+  }
+
+  /** A header of components.headers, by its (converted) reference. */
+  private header(ref: string): Header {
+    return this.document.components.headers?.[ref.split('/').pop()!] ?? {};
   }
 }
 
@@ -125,7 +147,7 @@ export const openApiConformance = {
       request.url,
     )({
       status: response.status,
-      headers: { 'content-type': type },
+      headers: Object.fromEntries(response.headers.entries()),
       body,
     });
   },
