@@ -1,4 +1,4 @@
-import { OpenAPIObject, SchemaObject } from '@nestjs/swagger';
+import { OpenAPIObject, OperationObject, ResponseObject, SchemaObject } from '@nestjs/swagger';
 import { OPENAPI_FILES, readOpenApiFiles, renderOpenApiFiles } from './openapi.cli';
 
 /** The first line where two texts differ, to show what changed. */
@@ -51,6 +51,38 @@ describe('openapi.json', () => {
         .map(([property]) => `${name}.${property}`),
     );
     expect(missing).toEqual([]);
+  });
+
+  it('documents on every operation what every route can answer, with the one error schema', () => {
+    for (const [path, item] of Object.entries(document.paths)) {
+      for (const [method, operation] of Object.entries(item as Record<string, OperationObject>)) {
+        const where = `${method.toUpperCase()} ${path}`;
+        const statuses = Object.keys(operation.responses);
+        expect({ where, has400: statuses.includes('400') }).toEqual({ where, has400: true });
+        if (path !== '/health')
+          expect({ where, has503: statuses.includes('503') }).toEqual({ where, has503: true });
+        if (operation.requestBody)
+          expect({ where, statuses }).toEqual({
+            where,
+            statuses: expect.arrayContaining(['413', '415']),
+          });
+        for (const [status, response] of Object.entries(operation.responses)) {
+          const { headers, content } = response as ResponseObject;
+          expect({ where, status, requestId: headers?.['X-Request-Id'] }).toEqual({
+            where,
+            status,
+            requestId: { $ref: '#/components/headers/X-Request-Id' },
+          });
+          if (Number(status) >= 400) {
+            expect({ where, status, schema: content?.['application/json']?.schema }).toEqual({
+              where,
+              status,
+              schema: { $ref: '#/components/schemas/ErrorDto' },
+            });
+          }
+        }
+      }
+    }
   });
 
   it('declares the OAuth2 password flow on /auth/login for Swagger UI to sign in with', () => {

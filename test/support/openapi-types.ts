@@ -732,10 +732,16 @@ export interface components {
              * @example 6f1c2b1e-8a4e-4a57-9a53-3c3a2e0c1d11
              */
             actorUserId: string | null;
-            /** @example api_key.created */
-            action: string;
-            /** @example api_key */
-            targetType: string;
+            /**
+             * @example api_key.created
+             * @enum {string}
+             */
+            action: "api_key.created" | "api_key.revoked" | "api_key.rotated" | "member.added" | "member.role_changed" | "member.removed" | "org.plan_changed" | "webhook.created" | "webhook.deleted" | "invoice.finalized";
+            /**
+             * @example api_key
+             * @enum {string}
+             */
+            targetType: "api_key" | "member" | "org" | "webhook" | "invoice";
             /** @example 6f1c2b1e-8a4e-4a57-9a53-3c3a2e0c1d11 */
             targetId: string;
             /**
@@ -1475,8 +1481,11 @@ export interface components {
              * @example eyJhbGciOiJIUzI1NiJ9…
              */
             access_token: string;
-            /** @example bearer */
-            token_type: string;
+            /**
+             * @example bearer
+             * @enum {string}
+             */
+            token_type: "bearer";
             /**
              * @description Seconds until the token expires
              * @example 3600

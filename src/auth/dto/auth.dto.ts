@@ -83,7 +83,7 @@ export class TokenResponseDto {
     example: 'eyJhbGciOiJIUzI1NiJ9…',
   })
   access_token: string;
-  @ApiProperty({ example: 'bearer' }) token_type: 'bearer';
+  @ApiProperty({ enum: ['bearer'], example: 'bearer' }) token_type: 'bearer';
   @ApiProperty({ description: 'Seconds until the token expires', example: 3600 })
   expires_in: number;
 }
