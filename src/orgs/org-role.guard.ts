@@ -11,6 +11,7 @@ import {
 import { Reflector } from '@nestjs/core';
 import {
   ApiBearerAuth,
+  ApiExtension,
   ApiForbiddenResponse,
   ApiNotFoundResponse,
   ApiParam,
@@ -70,6 +71,8 @@ export const Roles = (minimum: OrgRole) =>
     UseGuards(OrgRoleGuard),
     ApiBearerAuth('jwt'),
     ApiParam({ name: 'orgId', format: 'uuid' }),
+    // Read by clients and by the route inventory test, which tries each role below it.
+    ApiExtension('x-minimum-role', minimum),
     ApiNotFoundResponse({ description: 'No such org, or the caller is not a member' }),
     ApiForbiddenResponse({ description: `The caller's role is below ${minimum}` }),
   );
