@@ -9,7 +9,7 @@ import {
   UseGuards,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { ApiParam } from '@nestjs/swagger';
+import { ApiExtension, ApiParam } from '@nestjs/swagger';
 import { isUUID } from 'class-validator';
 import { ApiErrors, ApiUserAuth } from '../common/api-errors';
 import { AuthenticatedRequest } from '../common/auth.decorators';
@@ -66,6 +66,8 @@ export const Roles = (minimum: OrgRole) =>
     UseGuards(OrgRoleGuard),
     ApiUserAuth(),
     ApiParam({ name: 'orgId', format: 'uuid' }),
+    // Read by clients and by the route inventory test, which tries each role below it.
+    ApiExtension('x-minimum-role', minimum),
     ApiErrors({
       404: '`org_not_found`: no such org, or the caller is not a member',
       ...(minimum === 'member'
