@@ -134,10 +134,9 @@ function finishOperation(operation: OperationObject): void {
 
   // rejectUnsafeUrl: a path or query value holding U+0000 is a 400 on any route.
   addError(operation, '400', '`validation_failed`: a path or query value holds U+0000');
-  if (operation.requestBody) {
-    addError(operation, '413', '`payload_too_large`: the body is over the size limit');
-    addError(operation, '415', '`unsupported_media_type`: another content type or charset');
-  }
+  // The body reader runs before every route: a body sent even where none is taken is read.
+  addError(operation, '413', '`payload_too_large`: the body is over the size limit');
+  addError(operation, '415', '`unsupported_media_type`: another content type or charset');
   if (!withoutDatabase) {
     addError(
       operation,
