@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 /** What is checked of an answer: supertest's Response has it, a fetch Response is read into it. */
 export interface Answer {
   status: number;
-  headers: Record<string, string | undefined>;
+  headers: Record<string, string | string[] | undefined>;
   body: unknown;
 }
 
