@@ -10,7 +10,7 @@ import {
   SwaggerModule,
 } from '@nestjs/swagger';
 import { STATUS_CODES } from 'node:http';
-import { X_BODY_BY_TYPE, X_WITHOUT_DATABASE } from './common/api-document.decorators';
+import { headerRef, X_BODY_BY_TYPE, X_WITHOUT_DATABASE } from './common/api-document.decorators';
 import { ErrorDto } from './common/api-errors';
 
 /**
@@ -63,6 +63,10 @@ const ERROR_REF = { $ref: '#/components/schemas/ErrorDto' };
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
 
 const HEADERS: Record<string, HeaderObject> = {
+  'Retry-After': {
+    description: 'Seconds to wait before trying again',
+    schema: { type: 'integer', example: 30 },
+  },
   'X-Request-Id': {
     required: true,
     description: 'Names the request in logs (echoed when the request carried one)',
@@ -89,7 +93,9 @@ const HEADERS: Record<string, HeaderObject> = {
     schema: { type: 'string', example: '"default";r=99;t=1' },
   },
 };
-const RATE_LIMIT_HEADERS = Object.keys(HEADERS).filter((name) => name.startsWith('RateLimit'));
+const RATE_LIMIT_HEADERS = Object.keys(HEADERS).filter((name): name is `RateLimit${string}` =>
+  name.startsWith('RateLimit'),
+);
 
 /**
  * Examples for the properties whose example says nothing a reader needs: an id, a time, or one
@@ -147,18 +153,12 @@ function finishOperation(operation: OperationObject): void {
   const takesApiKey = operation.security?.some((s) => 'api-key' in s) ?? false;
   for (const [status, response] of Object.entries(operation.responses)) {
     const headers = { ...(response as ResponseObject).headers };
-    headers['X-Request-Id'] = { $ref: '#/components/headers/X-Request-Id' };
+    headers['X-Request-Id'] = headerRef('X-Request-Id');
     // Every answer to an accepted key carries the limits (a refused key has none to show).
     if (takesApiKey && status !== '401') {
-      for (const name of RATE_LIMIT_HEADERS)
-        headers[name] = { $ref: `#/components/headers/${name}` };
+      for (const name of RATE_LIMIT_HEADERS) headers[name] = headerRef(name);
     }
-    if (status === '429' || status === '503') {
-      headers['Retry-After'] ??= {
-        description: 'Seconds to wait before trying again',
-        schema: { type: 'integer', example: 30 },
-      };
-    }
+    if (status === '429' || status === '503') headers['Retry-After'] ??= headerRef('Retry-After');
     (response as ResponseObject).headers = headers;
     // Nest leaves a success's description empty: the reason phrase at least.
     (response as ResponseObject).description ||= STATUS_CODES[Number(status)] ?? status;

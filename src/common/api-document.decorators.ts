@@ -17,3 +17,8 @@ export const ApiBodyByType = (schemas: Record<string, SchemaObject | ReferenceOb
 
 /** A route that answers without the database, so never 503 `database_unavailable` (liveness). */
 export const ApiWithoutDatabase = () => ApiExtension(X_WITHOUT_DATABASE, true);
+
+/** A header of the document's `components.headers` (src/openapi.ts declares them). */
+export const headerRef = (name: 'Retry-After' | 'X-Request-Id' | `RateLimit${string}`) => ({
+  $ref: `#/components/headers/${name}`,
+});

@@ -1,6 +1,7 @@
 import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
 import { ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiKeyCheck } from '../api-keys/api-key-call';
+import { headerRef } from '../common/api-document.decorators';
 import { CurrentApiKeyCheck } from '../api-keys/api-key.guard';
 import { ApiKeyAuth, Metered } from '../metering/api-key-auth.decorator';
 import { GatewayService } from './gateway.service';
@@ -47,7 +48,11 @@ export class GatewayController {
     description:
       '1 to 255 characters: a retry with the same key records nothing more and answers what the first call answered (24 hours)',
   })
-  @ApiOkResponse({ type: VerifyResultDto })
+  @ApiOkResponse({
+    type: VerifyResultDto,
+    description: 'The verdict; `RATE_LIMITED` and `QUOTA_EXCEEDED` come with `Retry-After`',
+    headers: { 'Retry-After': headerRef('Retry-After') },
+  })
   verify(
     @CurrentApiKeyCheck() check: ApiKeyCheck,
     @Body() body: VerifyRequestDto,
