@@ -12,6 +12,7 @@ import { backdateOrg, previousPeriod } from './support/periods';
 import { describeWithPostgres, setupTestContext } from './support/test-app';
 import { eventually } from './support/time';
 import { startReceiver, TestReceiver } from './support/webhook-receivers';
+import { checkFetchAnswer } from './support/openapi-validator';
 
 const INSTANCES = 3;
 
@@ -55,6 +56,8 @@ describeWithPostgres('several instances behind a load balancer', () => {
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.text();
+    // Checked against openapi.json, as every answer the suite sees.
+    checkFetchAnswer(method, path, res, text);
     return { status: res.status, body: text ? JSON.parse(text) : {} };
   }
   const ping = (key: string, instance?: AppProcess) =>
