@@ -1,7 +1,7 @@
 import { INestApplication } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { NestExpressApplication } from '@nestjs/platform-express';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import { NextFunction, Request, Response } from 'express';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
@@ -13,6 +13,7 @@ import { bodyReader, rejectUnsafeUrl } from './common/request-body';
 import { AppValidationPipe } from './common/validation.pipe';
 import { httpMetricsMiddleware } from './metrics/http-metrics';
 import { MetricsService } from './metrics/metrics.service';
+import { createOpenApiDocument } from './openapi';
 
 /** Routes that take the OAuth2 password form besides JSON. */
 const FORM_ROUTES = ['/auth/login'];
@@ -83,18 +84,9 @@ export function configureApp(app: NestExpressApplication, shutdown = new Gracefu
 }
 
 function setupSwagger(app: INestApplication): void {
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('Metering platform')
-      .setDescription(
-        'API keys, rate limits, quotas, usage metering and billing reports. ' +
-          'Sign up, log in (Authorize → bearer token), then manage orgs; `/v1/*` routes take an API key.',
-      )
-      .setVersion('1.0')
-      .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }, 'jwt')
-      .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key' }, 'api-key')
-      .build(),
-  );
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+  SwaggerModule.setup('docs', app, createOpenApiDocument(app), {
+    jsonDocumentUrl: 'docs-json',
+    // Swagger UI keeps the token it got from Authorize across reloads.
+    swaggerOptions: { persistAuthorization: true },
+  });
 }

@@ -50,6 +50,19 @@ describe('auth', () => {
       expect(res.body.token_type).toBe('bearer');
     });
 
+    it("accepts the form as Swagger UI's Authorize posts it, client credentials blank", async () => {
+      // Client credentials in the Authorization header (Basic of ":") or in the body, both empty.
+      const fields = { grant_type: 'password', username: ann.email, password: ann.password };
+      const inHeader = await api(e2e.app, { Authorization: 'Basic Og==' })
+        .post('/auth/login')
+        .type('form')
+        .send({ ...fields, scope: '' })
+        .expect(200);
+      expect(inHeader.body.token_type).toBe('bearer');
+      const inBody = await formLogin({ ...fields, client_id: '', client_secret: '' }).expect(200);
+      await me(`Bearer ${inBody.body.access_token}`).expect(200);
+    });
+
     it('refuses a grant_type other than password with 400', async () => {
       const res = await formLogin({
         grant_type: 'client_credentials',

@@ -18,6 +18,7 @@ import {
   CreatedApiKeyDto,
   RotateApiKeyDto,
 } from './dto/api-keys.dto';
+import { ApiErrors } from '../common/api-errors';
 
 @ApiTags('api-keys')
 @Controller('orgs/:orgId/api-keys')
@@ -26,8 +27,14 @@ export class ApiKeysController {
 
   @Post()
   @Roles('admin')
-  @ApiOperation({ summary: 'Issue a key; the secret is in this response only' })
+  @ApiOperation({
+    operationId: 'createApiKey',
+    summary: 'Issue a key; the secret is in this response only',
+  })
   @ApiCreatedResponse({ type: CreatedApiKeyDto })
+  @ApiErrors({
+    400: "`validation_failed`, or `rate_limit_above_plan`: the key's rate exceeds the plan's",
+  })
   create(
     @CurrentMembership() membership: Membership,
     @Body() body: CreateApiKeyDto,
@@ -37,7 +44,11 @@ export class ApiKeysController {
 
   @Get()
   @Roles('member')
-  @ApiOperation({ summary: "The org's keys, newest first (never a secret)" })
+  @ApiOperation({
+    operationId: 'listApiKeys',
+    summary: "The org's keys, newest first (never a secret)",
+  })
+  @ApiErrors(400)
   @ApiOkResponse({ type: ApiKeyPageDto })
   list(
     @CurrentMembership() membership: Membership,
@@ -50,8 +61,12 @@ export class ApiKeysController {
   @HttpCode(204)
   @Roles('admin')
   @ApiParam({ name: 'keyId', format: 'uuid' })
-  @ApiOperation({ summary: 'Revoke a key: it stops working on every instance within a second' })
+  @ApiOperation({
+    operationId: 'revokeApiKey',
+    summary: 'Revoke a key: it stops working on every instance within a second',
+  })
   @ApiNoContentResponse()
+  @ApiErrors({ 404: '`api_key_not_found`' })
   revoke(
     @CurrentMembership() membership: Membership,
     @Param('keyId', ParseIdPipe) keyId: string,
@@ -63,10 +78,15 @@ export class ApiKeysController {
   @Roles('admin')
   @ApiParam({ name: 'keyId', format: 'uuid' })
   @ApiOperation({
+    operationId: 'rotateApiKey',
     summary:
       'Replace a key with a new one of the same settings; the old one lasts for the grace period',
   })
   @ApiCreatedResponse({ type: CreatedApiKeyDto })
+  @ApiErrors(400, {
+    404: '`api_key_not_found`',
+    409: '`key_revoked` or `key_expired`: only a live key is rotated',
+  })
   rotate(
     @CurrentMembership() membership: Membership,
     @Param('keyId', ParseIdPipe) keyId: string,

@@ -4,25 +4,30 @@ import { DataSource, EntityManager } from 'typeorm';
 import { NewestFirst } from '../common/pagination';
 import { requireOrgId } from '../database/tenant-scope';
 
+/** What the audit log records, as closed lists (the document's enums are these). */
+export const AUDIT_ACTIONS = [
+  'api_key.created',
+  'api_key.revoked',
+  'api_key.rotated',
+  'member.added',
+  'member.role_changed',
+  'member.removed',
+  'org.plan_changed',
+  'webhook.created',
+  'webhook.deleted',
+  'invoice.finalized',
+] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+export const AUDIT_TARGET_TYPES = ['api_key', 'member', 'org', 'webhook', 'invoice'] as const;
+export type AuditTargetType = (typeof AUDIT_TARGET_TYPES)[number];
+
 export interface AuditEntry {
   actorUserId: string | null;
   action: AuditAction;
-  targetType: 'api_key' | 'member' | 'org' | 'webhook' | 'invoice';
+  targetType: AuditTargetType;
   targetId: string;
   meta?: Record<string, unknown>;
 }
-
-export type AuditAction =
-  | 'api_key.created'
-  | 'api_key.revoked'
-  | 'api_key.rotated'
-  | 'member.added'
-  | 'member.role_changed'
-  | 'member.removed'
-  | 'org.plan_changed'
-  | 'webhook.created'
-  | 'webhook.deleted'
-  | 'invoice.finalized';
 
 export interface AuditRow extends Required<AuditEntry> {
   id: string;

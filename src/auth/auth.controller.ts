@@ -1,6 +1,5 @@
 import { Body, Controller, Get, HttpCode, Post, UseGuards } from '@nestjs/common';
 import {
-  ApiBearerAuth,
   ApiBody,
   ApiConsumes,
   ApiCreatedResponse,
@@ -8,7 +7,6 @@ import {
   ApiOkResponse,
   ApiOperation,
   ApiTags,
-  ApiTooManyRequestsResponse,
   getSchemaPath,
 } from '@nestjs/swagger';
 import { AuthUser, CurrentUser, Public } from '../common/auth.decorators';
@@ -22,6 +20,8 @@ import {
   TokenResponseDto,
   UserResponseDto,
 } from './dto/auth.dto';
+import { ApiBodyByType } from '../common/api-document.decorators';
+import { ApiErrors, ApiUserAuth } from '../common/api-errors';
 
 @ApiTags('auth')
 @Controller('auth')
@@ -31,10 +31,11 @@ export class AuthController {
   @Public()
   @Post('signup')
   @UseGuards(AuthThrottlerGuard)
-  @ApiOperation({ summary: 'Create a user account' })
+  @ApiOperation({ operationId: 'signup', summary: 'Create a user account' })
   @ApiCreatedResponse({ type: UserResponseDto })
-  @ApiTooManyRequestsResponse({
-    description: '`too_many_requests` (per client address), with `Retry-After`',
+  @ApiErrors(400, {
+    409: '`email_taken`: an account with this email exists',
+    429: '`too_many_requests` (per client address), with `Retry-After`',
   })
   signup(@Body() body: SignupDto): Promise<UserResponseDto> {
     return this.auth.signup(body.email, body.password);
@@ -46,27 +47,31 @@ export class AuthController {
   // The address throttle runs first: a throttled request never reaches the password check.
   @UseGuards(AuthThrottlerGuard, LoginGuard)
   @ApiOperation({
+    operationId: 'login',
     summary: 'Exchange email and password for a bearer token (OAuth2 password form or JSON)',
+    description:
+      'The OAuth2 token endpoint of the password grant (RFC 6749 §4.3): Swagger UI’s Authorize ' +
+      'posts `username` (the email) and `password` here as a form.',
   })
   @ApiConsumes('application/x-www-form-urlencoded', 'application/json')
   @ApiExtraModels(FormLoginDto, JsonLoginDto)
-  @ApiBody({
-    schema: {
-      oneOf: [{ $ref: getSchemaPath(FormLoginDto) }, { $ref: getSchemaPath(JsonLoginDto) }],
-    },
+  @ApiBody({ schema: { $ref: getSchemaPath(JsonLoginDto) } })
+  @ApiBodyByType({
+    'application/x-www-form-urlencoded': { $ref: getSchemaPath(FormLoginDto) },
+    'application/json': { $ref: getSchemaPath(JsonLoginDto) },
   })
   @ApiOkResponse({ type: TokenResponseDto })
-  @ApiTooManyRequestsResponse({
-    description:
-      '`too_many_requests` (per client address) or `too_many_failed_logins` (per email), with `Retry-After`',
+  @ApiErrors(400, {
+    401: '`invalid_credentials`: wrong email or password (the same answer for both)',
+    429: '`too_many_requests` (per client address) or `too_many_failed_logins` (per email), with `Retry-After`',
   })
   login(@CurrentUser() user: AuthUser): Promise<AccessToken> {
     return this.auth.issueToken(user);
   }
 
   @Get('me')
-  @ApiBearerAuth('jwt')
-  @ApiOperation({ summary: 'The signed-in user' })
+  @ApiUserAuth()
+  @ApiOperation({ operationId: 'getCurrentUser', summary: 'The signed-in user' })
   @ApiOkResponse({ type: UserResponseDto })
   me(@CurrentUser() user: AuthUser): Promise<UserResponseDto> {
     return this.auth.me(user);

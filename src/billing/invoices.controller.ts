@@ -1,8 +1,6 @@
 import { Controller, Get, Param, Post, Query } from '@nestjs/common';
 import {
-  ApiConflictResponse,
   ApiCreatedResponse,
-  ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
   ApiParam,
@@ -14,6 +12,7 @@ import { Membership } from '../orgs/orgs.repository';
 import { InvoiceDto, InvoicePageDto, InvoicePeriodQueryDto } from './dto/invoices.dto';
 import { InvoicesService } from './invoices.service';
 import { ParsePeriodPipe } from './period.pipe';
+import { ApiErrors } from '../common/api-errors';
 
 const PERIOD_PARAM = { name: 'period', example: '2026-10', description: 'YYYY-MM (UTC month)' };
 
@@ -25,11 +24,13 @@ export class InvoicesController {
   @Get('preview')
   @Roles('member')
   @ApiOperation({
+    operationId: 'previewInvoice',
     summary: 'The invoice of a period as it stands (`status: "draft"`)',
     description:
       "The period's usage (the monthly totals) priced by the org's plan at the end of the period.",
   })
   @ApiOkResponse({ type: InvoiceDto })
+  @ApiErrors(400, { 409: "`plan_not_found`: the org's plan no longer exists" })
   preview(
     @CurrentMembership() membership: Membership,
     @Query() query: InvoicePeriodQueryDto,
@@ -39,7 +40,11 @@ export class InvoicesController {
 
   @Get()
   @Roles('member')
-  @ApiOperation({ summary: "The org's finalized invoices, newest period first" })
+  @ApiOperation({
+    operationId: 'listInvoices',
+    summary: "The org's finalized invoices, newest period first",
+  })
+  @ApiErrors(400)
   @ApiOkResponse({ type: InvoicePageDto })
   list(
     @CurrentMembership() membership: Membership,
@@ -51,9 +56,12 @@ export class InvoicesController {
   @Get(':period')
   @Roles('member')
   @ApiParam(PERIOD_PARAM)
-  @ApiOperation({ summary: 'The finalized invoice of a period' })
+  @ApiOperation({ operationId: 'getInvoice', summary: 'The finalized invoice of a period' })
   @ApiOkResponse({ type: InvoiceDto })
-  @ApiNotFoundResponse({ description: '`invoice_not_found`: not finalized (yet)' })
+  @ApiErrors({
+    400: '`validation_failed`: period is not YYYY-MM',
+    404: '`invoice_not_found`: not finalized (yet)',
+  })
   get(
     @CurrentMembership() membership: Membership,
     @Param('period', ParsePeriodPipe) period: string,
@@ -65,6 +73,7 @@ export class InvoicesController {
   @Roles('owner')
   @ApiParam(PERIOD_PARAM)
   @ApiOperation({
+    operationId: 'finalizeInvoice',
     summary: 'Finalize the invoice of an ended period (owners): an immutable snapshot',
     description:
       'Events dated in the period are refused afterwards (409 `period_closed`); later changes to ' +
@@ -72,8 +81,9 @@ export class InvoicesController {
       'INVOICE_GRACE_DAYS after its period ends.',
   })
   @ApiCreatedResponse({ type: InvoiceDto })
-  @ApiConflictResponse({
-    description: '`period_open` (not ended yet), `invoice_finalized` (a second call)',
+  @ApiErrors({
+    400: '`validation_failed`: period is not YYYY-MM',
+    409: '`period_open` (not ended yet), `invoice_finalized` (a second call) or `plan_not_found`',
   })
   async finalize(
     @CurrentMembership() membership: Membership,

@@ -1,10 +1,7 @@
 import { Body, Controller, Get, Param, Post, Put, Query } from '@nestjs/common';
 import {
-  ApiBadRequestResponse,
-  ApiConflictResponse,
   ApiCreatedResponse,
   ApiExtraModels,
-  ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
   ApiParam,
@@ -22,6 +19,7 @@ import {
 import { PRICE_MODEL_DTOS } from './dto/price-model.dto';
 import { PlansService } from './plans.service';
 import { PlatformAdmin } from '../users/platform-admin.guard';
+import { ApiErrors } from '../common/api-errors';
 
 @ApiTags('catalogue')
 @ApiExtraModels(...PRICE_MODEL_DTOS)
@@ -31,7 +29,8 @@ export class PlansController {
   constructor(private readonly plans: PlansService) {}
 
   @Get()
-  @ApiOperation({ summary: 'The plans, cheapest first' })
+  @ApiOperation({ operationId: 'listPlans', summary: 'The plans, cheapest first' })
+  @ApiErrors(400)
   @ApiOkResponse({ type: PlanPageDto })
   list(@Query() page: PageQueryDto): Promise<PlanPageDto> {
     return this.plans.list(page);
@@ -39,20 +38,20 @@ export class PlansController {
 
   @Get(':code')
   @ApiParam({ name: 'code', example: 'pro' })
-  @ApiOperation({ summary: 'One plan' })
+  @ApiOperation({ operationId: 'getPlan', summary: 'One plan' })
   @ApiOkResponse({ type: PlanDto })
-  @ApiNotFoundResponse({ description: '`plan_not_found`' })
+  @ApiErrors({ 404: '`plan_not_found`' })
   get(@Param('code') code: string): Promise<PlanDto> {
     return this.plans.get(code);
   }
 
   @Post()
-  @ApiOperation({ summary: 'Create a plan' })
+  @ApiOperation({ operationId: 'createPlan', summary: 'Create a plan' })
   @ApiCreatedResponse({ type: PlanDto })
-  @ApiBadRequestResponse({
-    description: '`validation_failed` (every problem listed), or `unknown_meter`',
+  @ApiErrors({
+    400: '`validation_failed` (every problem listed), or `unknown_meter`',
+    409: '`plan_exists`: the code is taken',
   })
-  @ApiConflictResponse({ description: '`plan_exists`: the code is taken' })
   create(@Body() body: CreatePlanDto): Promise<PlanDto> {
     return this.plans.create(body);
   }
@@ -60,13 +59,14 @@ export class PlansController {
   @Put(':code')
   @ApiParam({ name: 'code', example: 'pro' })
   @ApiOperation({
+    operationId: 'replacePlan',
     summary: 'Replace everything but the code; orgs on the plan get its new rate limit at once',
   })
   @ApiOkResponse({ type: PlanDto })
-  @ApiBadRequestResponse({
-    description: '`validation_failed`, `unknown_meter`, or `immutable_field` (code)',
+  @ApiErrors({
+    400: '`validation_failed`, `unknown_meter`, or `immutable_field` (code)',
+    404: '`plan_not_found`',
   })
-  @ApiNotFoundResponse({ description: '`plan_not_found`' })
   replace(@Param('code') code: string, @Body() body: UpdatePlanDto): Promise<PlanDto> {
     return this.plans.replace(code, body);
   }
@@ -80,7 +80,11 @@ export class PublicPlansController {
 
   @Get()
   @Public()
-  @ApiOperation({ summary: 'The plans on offer, cheapest first (no sign-in needed)' })
+  @ApiOperation({
+    operationId: 'listPublicPlans',
+    summary: 'The plans on offer, cheapest first (no sign-in needed)',
+  })
+  @ApiErrors(400)
   @ApiOkResponse({ type: PublicPlanPageDto })
   list(@Query() page: PageQueryDto): Promise<PublicPlanPageDto> {
     return this.plans.listPublic(page);

@@ -1,6 +1,7 @@
 import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
 import { ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiKeyCheck } from '../api-keys/api-key-call';
+import { headerRef } from '../common/api-document.decorators';
 import { CurrentApiKeyCheck } from '../api-keys/api-key.guard';
 import { ApiKeyAuth, Metered } from '../metering/api-key-auth.decorator';
 import { GatewayService } from './gateway.service';
@@ -14,9 +15,16 @@ export class GatewayController {
 
   @Get('ping')
   @Metered('api_calls')
-  @ApiOperation({ summary: 'A cheap metered call (meter `api_calls`), for trying a key' })
+  @ApiOperation({
+    operationId: 'ping',
+    summary: 'A cheap metered call (meter `api_calls`), for trying a key',
+  })
   @ApiOkResponse({
-    schema: { type: 'object', properties: { pong: { type: 'boolean', example: true } } },
+    schema: {
+      type: 'object',
+      properties: { pong: { type: 'boolean', enum: [true], example: true } },
+      required: ['pong'],
+    },
   })
   ping(): { pong: true } {
     return { pong: true };
@@ -27,6 +35,7 @@ export class GatewayController {
   @HttpCode(200)
   @ApiKeyAuth({ verdictInBody: true, admittedBy: 'handler' })
   @ApiOperation({
+    operationId: 'verifyKey',
     summary:
       'Verify the key in the header (scope `verify`); takes one rate-limit unit, and records `cost` units of `meter` if given',
     description:
@@ -35,10 +44,15 @@ export class GatewayController {
   @ApiHeader({
     name: 'Idempotency-Key',
     required: false,
+    schema: { type: 'string', minLength: 1, maxLength: 255, example: 'order-4711-verify' },
     description:
       '1 to 255 characters: a retry with the same key records nothing more and answers what the first call answered (24 hours)',
   })
-  @ApiOkResponse({ type: VerifyResultDto })
+  @ApiOkResponse({
+    type: VerifyResultDto,
+    description: 'The verdict; `RATE_LIMITED` and `QUOTA_EXCEEDED` come with `Retry-After`',
+    headers: { 'Retry-After': headerRef('Retry-After') },
+  })
   verify(
     @CurrentApiKeyCheck() check: ApiKeyCheck,
     @Body() body: VerifyRequestDto,

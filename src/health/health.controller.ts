@@ -1,10 +1,5 @@
 import { Controller, Get, Inject, ServiceUnavailableException } from '@nestjs/common';
-import {
-  ApiOkResponse,
-  ApiOperation,
-  ApiServiceUnavailableResponse,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import {
   HealthCheck,
   HealthCheckResult,
@@ -15,6 +10,8 @@ import {
 } from '@nestjs/terminus';
 import { Public } from '../common/auth.decorators';
 import { pingRedis, REDIS, RedisClient } from '../redis/redis.module';
+import { ApiErrors } from '../common/api-errors';
+import { ApiWithoutDatabase } from '../common/api-document.decorators';
 
 @ApiTags('health')
 @Public()
@@ -28,8 +25,15 @@ export class HealthController {
   ) {}
 
   @Get()
-  @ApiOperation({ summary: 'Liveness: 200 while the process is up' })
-  @ApiOkResponse({ schema: { example: { status: 'ok' } } })
+  @ApiOperation({ operationId: 'getLiveness', summary: 'Liveness: 200 while the process is up' })
+  @ApiWithoutDatabase()
+  @ApiOkResponse({
+    schema: {
+      type: 'object',
+      properties: { status: { type: 'string', enum: ['ok'], example: 'ok' } },
+      required: ['status'],
+    },
+  })
   live(): { status: 'ok' } {
     return { status: 'ok' };
   }
@@ -37,14 +41,29 @@ export class HealthController {
   @Get('ready')
   @HealthCheck({ swaggerDocumentation: false })
   @ApiOperation({
+    operationId: 'getReadiness',
     summary: 'Readiness: 200 when Postgres and Redis (if configured) answer, else 503',
   })
   @ApiOkResponse({
     schema: {
-      example: { status: 'ok', details: { postgres: { status: 'up' }, redis: { status: 'up' } } },
+      type: 'object',
+      properties: {
+        status: { type: 'string', enum: ['ok'], example: 'ok' },
+        details: {
+          type: 'object',
+          description: 'Each dependency and its state',
+          additionalProperties: {
+            type: 'object',
+            properties: { status: { type: 'string', enum: ['up', 'down'] } },
+            required: ['status'],
+          },
+          example: { postgres: { status: 'up' }, redis: { status: 'up' } },
+        },
+      },
+      required: ['status', 'details'],
     },
   })
-  @ApiServiceUnavailableResponse({ description: '`details` names each dependency and its state' })
+  @ApiErrors({ 503: '`not_ready`: `details` names each dependency and its state' })
   async ready(): Promise<Pick<HealthCheckResult, 'status' | 'details'>> {
     const checks: HealthIndicatorFunction[] = [
       () => this.database.pingCheck('postgres', { timeout: 1_000 }),

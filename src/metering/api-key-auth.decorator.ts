@@ -1,13 +1,8 @@
 import { applyDecorators, SetMetadata, UseGuards, UseInterceptors } from '@nestjs/common';
-import {
-  ApiForbiddenResponse,
-  ApiSecurity,
-  ApiServiceUnavailableResponse,
-  ApiTooManyRequestsResponse,
-  ApiUnauthorizedResponse,
-} from '@nestjs/swagger';
+import { ApiSecurity } from '@nestjs/swagger';
 import { API_KEY_ROUTE, ApiKeyGuard, ApiKeyRouteOptions } from '../api-keys/api-key.guard';
 import { ApiKeyScope } from '../api-keys/api-key-scopes';
+import { ApiErrors } from '../common/api-errors';
 import { AUTH_KIND, AuthKind } from '../common/auth.decorators';
 import { BodyRules } from '../common/request-body';
 import { V1_ROUTE, V1CallInterceptor, V1RouteOptions } from './v1-call.interceptor';
@@ -54,27 +49,14 @@ export const ApiKeyAuth = (options: ApiKeyAuthOptions = {}) => {
     UseGuards(ApiKeyGuard),
     UseInterceptors(V1CallInterceptor),
     ApiSecurity('api-key'),
-    ...(options.verdictInBody
-      ? []
-      : [
-          ApiUnauthorizedResponse({
-            description: '`invalid_api_key`, `key_revoked` or `key_expired`',
-          }),
-        ]),
-    ApiTooManyRequestsResponse({
-      description: `${limits} with \`Retry-After\`; or \`too_many_requests\`: too many invalid keys from this address`,
+    ApiErrors({
+      ...(options.verdictInBody
+        ? {}
+        : { 401: '`invalid_api_key`, `key_revoked` or `key_expired`' }),
+      ...(options.scope ? { 403: `\`insufficient_scope\`: the key lacks ${options.scope}` } : {}),
+      429: `${limits} with \`Retry-After\`; or \`too_many_requests\`: too many invalid keys from this address`,
+      503: '`rate_limiter_unavailable` (RATE_LIMIT_FAILURE_MODE=closed and Redis down) or `database_unavailable`',
     }),
-    ApiServiceUnavailableResponse({
-      description:
-        '`rate_limiter_unavailable` (RATE_LIMIT_FAILURE_MODE=closed and Redis down) or `database_unavailable`',
-    }),
-    ...(options.scope
-      ? [
-          ApiForbiddenResponse({
-            description: `\`insufficient_scope\`: the key lacks ${options.scope}`,
-          }),
-        ]
-      : []),
   );
 };
 

@@ -5,6 +5,7 @@ import { AuditService } from '../audit/audit.service';
 import { PageQueryDto } from '../common/pagination';
 import { CurrentMembership, Roles } from './org-role.guard';
 import { Membership } from './orgs.repository';
+import { ApiErrors } from '../common/api-errors';
 
 @ApiTags('audit')
 @Controller('orgs/:orgId/audit-events')
@@ -13,7 +14,8 @@ export class AuditEventsController {
 
   @Get()
   @Roles('admin')
-  @ApiOperation({ summary: "The org's audit log, newest first" })
+  @ApiOperation({ operationId: 'listAuditEvents', summary: "The org's audit log, newest first" })
+  @ApiErrors(400)
   @ApiOkResponse({ type: AuditEventPageDto })
   list(
     @CurrentMembership() membership: Membership,

@@ -11,7 +11,6 @@ import {
   Res,
 } from '@nestjs/common';
 import {
-  ApiConflictResponse,
   ApiCreatedResponse,
   ApiNoContentResponse,
   ApiOkResponse,
@@ -26,6 +25,7 @@ import { AddMemberDto, ChangeRoleDto, MemberPageDto, MemberResponseDto } from '.
 import { CurrentMembership, Roles } from './org-role.guard';
 import { Membership } from './orgs.repository';
 import { MembersService } from './members.service';
+import { ApiErrors } from '../common/api-errors';
 
 @ApiTags('orgs')
 @Controller('orgs/:orgId/members')
@@ -34,7 +34,8 @@ export class MembersController {
 
   @Get()
   @Roles('member')
-  @ApiOperation({ summary: "The org's members" })
+  @ApiOperation({ operationId: 'listMembers', summary: "The org's members" })
+  @ApiErrors(400)
   @ApiOkResponse({ type: MemberPageDto })
   list(
     @CurrentMembership() membership: Membership,
@@ -46,7 +47,13 @@ export class MembersController {
   @Post()
   @Roles('admin')
   @ApiOperation({
+    operationId: 'addMember',
     summary: 'Add a user by email (201), or change the role of an existing member (200)',
+  })
+  @ApiErrors(400, {
+    403: '`owner_required`: only an owner grants or takes away `owner`',
+    404: '`user_not_found`: no user with this email',
+    409: '`last_owner`: the last owner cannot be demoted',
   })
   @ApiCreatedResponse({ type: MemberResponseDto, description: 'Added' })
   @ApiOkResponse({ type: MemberResponseDto, description: 'Role changed' })
@@ -67,9 +74,13 @@ export class MembersController {
   @Patch(':userId')
   @Roles('admin')
   @ApiParam({ name: 'userId', format: 'uuid' })
-  @ApiOperation({ summary: "Change a member's role" })
+  @ApiOperation({ operationId: 'changeMemberRole', summary: "Change a member's role" })
   @ApiOkResponse({ type: MemberResponseDto })
-  @ApiConflictResponse({ description: '`last_owner`: the last owner cannot be demoted' })
+  @ApiErrors(400, {
+    403: '`owner_required`: only an owner grants or takes away `owner`',
+    404: '`member_not_found`',
+    409: '`last_owner`: the last owner cannot be demoted',
+  })
   changeRole(
     @CurrentMembership() membership: Membership,
     @Param('userId', ParseIdPipe) userId: string,
@@ -82,9 +93,16 @@ export class MembersController {
   @HttpCode(204)
   @Roles('member')
   @ApiParam({ name: 'userId', format: 'uuid' })
-  @ApiOperation({ summary: 'Remove a member (admins), or leave the org (anyone, for themself)' })
+  @ApiOperation({
+    operationId: 'removeMember',
+    summary: 'Remove a member (admins), or leave the org (anyone, for themself)',
+  })
   @ApiNoContentResponse()
-  @ApiConflictResponse({ description: '`last_owner`: the last owner cannot be removed' })
+  @ApiErrors({
+    403: '`insufficient_role` (removing someone else needs admin) or `owner_required`',
+    404: '`member_not_found`',
+    409: '`last_owner`: the last owner cannot be removed',
+  })
   remove(
     @CurrentMembership() membership: Membership,
     @Param('userId', ParseIdPipe) userId: string,

@@ -9,13 +9,9 @@ import {
   UseGuards,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import {
-  ApiBearerAuth,
-  ApiForbiddenResponse,
-  ApiNotFoundResponse,
-  ApiParam,
-} from '@nestjs/swagger';
+import { ApiExtension, ApiParam } from '@nestjs/swagger';
 import { isUUID } from 'class-validator';
+import { ApiErrors, ApiUserAuth } from '../common/api-errors';
 import { AuthenticatedRequest } from '../common/auth.decorators';
 import { orgNotFound, OrgsError } from './orgs.errors';
 import { hasRole, OrgRole } from './org-roles';
@@ -68,10 +64,16 @@ export const Roles = (minimum: OrgRole) =>
   applyDecorators(
     SetMetadata(MINIMUM_ROLE, minimum),
     UseGuards(OrgRoleGuard),
-    ApiBearerAuth('jwt'),
+    ApiUserAuth(),
     ApiParam({ name: 'orgId', format: 'uuid' }),
-    ApiNotFoundResponse({ description: 'No such org, or the caller is not a member' }),
-    ApiForbiddenResponse({ description: `The caller's role is below ${minimum}` }),
+    // Read by clients and by the route inventory test, which tries each role below it.
+    ApiExtension('x-minimum-role', minimum),
+    ApiErrors({
+      404: '`org_not_found`: no such org, or the caller is not a member',
+      ...(minimum === 'member'
+        ? {}
+        : { 403: `\`insufficient_role\`: the caller's role is below ${minimum}` }),
+    }),
   );
 
 /** The membership `OrgRoleGuard` resolved. Loud if the route has no `@Roles()`. */

@@ -1,11 +1,12 @@
 import { Controller, Get, Query } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiKeyCall } from '../api-keys/api-key-call';
 import { CurrentApiKey } from '../api-keys/api-key.guard';
 import { ApiKeyAuth } from '../metering/api-key-auth.decorator';
 import { UsageSummaryDto, UsageSummaryQueryDto } from './dto/usage.dto';
-import { SUMMARY_DESCRIPTION } from './usage.controller';
+import { REPORT_TIMEOUT, SUMMARY_DESCRIPTION } from './usage.controller';
 import { UsageService } from './usage.service';
+import { ApiErrors } from '../common/api-errors';
 
 @ApiTags('v1')
 @Controller('v1/usage')
@@ -15,11 +16,12 @@ export class UsageV1Controller {
   @Get('summary')
   @ApiKeyAuth({ scope: 'usage:read' })
   @ApiOperation({
+    operationId: 'getKeyUsageSummary',
     summary: "Usage of every meter in a billing period, for the key's org (scope `usage:read`)",
     description: `The same as GET /orgs/{orgId}/usage/summary. ${SUMMARY_DESCRIPTION}`,
   })
   @ApiOkResponse({ type: UsageSummaryDto })
-  @ApiBadRequestResponse({ description: '`validation_failed`: period is not YYYY-MM' })
+  @ApiErrors({ 400: '`validation_failed`: period is not YYYY-MM', ...REPORT_TIMEOUT })
   summary(
     @CurrentApiKey() call: ApiKeyCall,
     @Query() query: UsageSummaryQueryDto,

@@ -1,11 +1,5 @@
 import { Controller, Get, Logger, Query, Res } from '@nestjs/common';
-import {
-  ApiBadRequestResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiProduces,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { Response } from 'express';
 import { pipeline } from 'node:stream/promises';
 import { CurrentMembership, Roles } from '../orgs/org-role.guard';
@@ -21,6 +15,12 @@ import {
 import { EventsReportService, MAX_EXPORTS_PER_ORG } from './events-report.service';
 import { IdleConsumerError } from './pull-stream';
 import { UsageService } from './usage.service';
+import { ApiErrors } from '../common/api-errors';
+
+/** Every report query has a time limit (REPORT_TIMEOUT_MS). */
+export const REPORT_TIMEOUT = {
+  503: '`report_timeout` (past REPORT_TIMEOUT_MS) or `database_unavailable`, with `Retry-After`',
+};
 
 export const SUMMARY_DESCRIPTION =
   "One line per meter of the org's plan (value 0 when unused), with its quota: `included`, " +
@@ -42,6 +42,7 @@ export class UsageController {
   @Get()
   @Roles('member')
   @ApiOperation({
+    operationId: 'getUsage',
     summary: "A meter's usage per UTC hour, day or month, optionally split by a group",
     description:
       'Usage is kept in hourly rollups, so the range is widened to whole hours: `from` is rounded ' +
@@ -51,9 +52,9 @@ export class UsageController {
       'or unique_count); windows without usage are left out.',
   })
   @ApiOkResponse({ type: UsageResponseDto })
-  @ApiBadRequestResponse({
-    description:
-      '`validation_failed` (bad or missing parameters, `to` not after `from`, more than a year, a groupBy the meter does not have), `unknown_meter`, or `too_many_rows` (more than 10,000 windows × groups: ask for a coarser window or a shorter range)',
+  @ApiErrors({
+    400: '`validation_failed` (bad or missing parameters, `to` not after `from`, more than a year, a groupBy the meter does not have), `unknown_meter`, or `too_many_rows` (more than 10,000 windows × groups: ask for a coarser window or a shorter range)',
+    ...REPORT_TIMEOUT,
   })
   windows(
     @CurrentMembership() membership: Membership,
@@ -65,11 +66,12 @@ export class UsageController {
   @Get('summary')
   @Roles('member')
   @ApiOperation({
+    operationId: 'getUsageSummary',
     summary: 'Usage of every meter in a billing period, against the plan',
     description: SUMMARY_DESCRIPTION,
   })
   @ApiOkResponse({ type: UsageSummaryDto })
-  @ApiBadRequestResponse({ description: '`validation_failed`: period is not YYYY-MM' })
+  @ApiErrors({ 400: '`validation_failed`: period is not YYYY-MM', ...REPORT_TIMEOUT })
   summary(
     @CurrentMembership() membership: Membership,
     @Query() query: UsageSummaryQueryDto,
@@ -80,6 +82,7 @@ export class UsageController {
   @Get('export')
   @Roles('member')
   @ApiOperation({
+    operationId: 'exportUsage',
     summary: "The org's raw events in [from, to) as CSV, streamed, ordered by time",
     description:
       `RFC 4180 CSV (CRLF line ends, fields quoted when needed) with a header row: ` +
@@ -95,8 +98,10 @@ export class UsageController {
     description: 'The CSV file',
     content: { 'text/csv': { schema: { type: 'string' } } },
   })
-  @ApiBadRequestResponse({
-    description: '`validation_failed`: bad from/to, `to` not after `from`, or more than a year',
+  @ApiErrors({
+    400: '`validation_failed`: bad from/to, `to` not after `from`, or more than a year',
+    429: `\`too_many_exports\`: ${MAX_EXPORTS_PER_ORG} exports of the org are running`,
+    ...REPORT_TIMEOUT,
   })
   async export(
     @CurrentMembership() membership: Membership,

@@ -1,9 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import {
-  ApiConflictResponse,
   ApiCreatedResponse,
   ApiNoContentResponse,
-  ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
   ApiParam,
@@ -18,6 +16,7 @@ import { PageOf, PageQueryDto } from '../common/pagination';
 import { normalizeEmail } from './email';
 import { PlatformAdmin } from './platform-admin.guard';
 import { UsersService, UserView } from './users.service';
+import { ApiErrors } from '../common/api-errors';
 
 class GrantPlatformAdminDto {
   @ApiProperty({ example: 'ops@example.com', description: 'An existing user' })
@@ -42,17 +41,21 @@ export class AdminsController {
   constructor(private readonly users: UsersService) {}
 
   @Get()
-  @ApiOperation({ summary: 'The platform admins, oldest first' })
+  @ApiOperation({ operationId: 'listPlatformAdmins', summary: 'The platform admins, oldest first' })
+  @ApiErrors(400)
   @ApiOkResponse({ type: PlatformAdminPageDto })
   list(@Query() page: PageQueryDto): Promise<PlatformAdminPageDto> {
     return this.users.listPlatformAdmins(page);
   }
 
   @Post()
-  @ApiOperation({ summary: 'Make an existing user a platform admin (201), or confirm one (200)' })
+  @ApiOperation({
+    operationId: 'grantPlatformAdmin',
+    summary: 'Make an existing user a platform admin (201), or confirm one (200)',
+  })
   @ApiCreatedResponse({ type: PlatformAdminDto, description: 'Granted' })
   @ApiOkResponse({ type: PlatformAdminDto, description: 'Already a platform admin' })
-  @ApiNotFoundResponse({ description: '`user_not_found`' })
+  @ApiErrors(400, { 404: '`user_not_found`' })
   async grant(
     @Body() body: GrantPlatformAdminDto,
     @Res({ passthrough: true }) res: Response,
@@ -65,10 +68,15 @@ export class AdminsController {
   @Delete(':userId')
   @HttpCode(204)
   @ApiParam({ name: 'userId', format: 'uuid' })
-  @ApiOperation({ summary: "Take a user's platform admin flag away" })
+  @ApiOperation({
+    operationId: 'revokePlatformAdmin',
+    summary: "Take a user's platform admin flag away",
+  })
   @ApiNoContentResponse()
-  @ApiNotFoundResponse({ description: '`user_not_found`: no platform admin with this id' })
-  @ApiConflictResponse({ description: '`last_platform_admin`: the platform keeps at least one' })
+  @ApiErrors({
+    404: '`user_not_found`: no platform admin with this id',
+    409: '`last_platform_admin`: the platform keeps at least one',
+  })
   revoke(@Param('userId', ParseIdPipe) userId: string): Promise<void> {
     return this.users.revokePlatformAdmin(userId);
   }

@@ -6,7 +6,7 @@ import {
   InternalServerErrorException,
   UseGuards,
 } from '@nestjs/common';
-import { ApiBearerAuth, ApiForbiddenResponse } from '@nestjs/swagger';
+import { ApiErrors, ApiUserAuth } from '../common/api-errors';
 import { AuthenticatedRequest } from '../common/auth.decorators';
 import { UsersError } from './users.errors';
 import { UsersService } from './users.service';
@@ -34,8 +34,6 @@ export class PlatformAdminGuard implements CanActivate {
 export const PlatformAdmin = () =>
   applyDecorators(
     UseGuards(PlatformAdminGuard),
-    ApiBearerAuth('jwt'),
-    ApiForbiddenResponse({
-      description: '`platform_admin_required`: the caller is not a platform admin',
-    }),
+    ApiUserAuth(),
+    ApiErrors({ 403: '`platform_admin_required`: the caller is not a platform admin' }),
   );

@@ -1,10 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import {
-  ApiBadRequestResponse,
-  ApiConflictResponse,
   ApiCreatedResponse,
   ApiNoContentResponse,
-  ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
   ApiParam,
@@ -21,6 +18,7 @@ import {
   WebhookPageDto,
 } from './dto/webhooks.dto';
 import { WebhooksService } from './webhooks.service';
+import { ApiErrors } from '../common/api-errors';
 
 @ApiTags('webhooks')
 @Controller('orgs/:orgId/webhooks')
@@ -30,6 +28,7 @@ export class WebhooksController {
   @Post()
   @Roles('admin')
   @ApiOperation({
+    operationId: 'createWebhook',
     summary: 'Add a webhook endpoint; its signing secret is in this response only',
     description:
       'Messages follow the Standard Webhooks specification (`webhook-id`, `webhook-timestamp`, ' +
@@ -37,8 +36,10 @@ export class WebhooksController {
       'Standard Webhooks library and the secret.',
   })
   @ApiCreatedResponse({ type: CreatedWebhookDto })
-  @ApiBadRequestResponse({ description: '`webhook_url_forbidden` or `validation_failed`' })
-  @ApiConflictResponse({ description: '`too_many_webhooks`' })
+  @ApiErrors({
+    400: '`webhook_url_forbidden` or `validation_failed`',
+    409: '`too_many_webhooks`',
+  })
   create(
     @CurrentMembership() membership: Membership,
     @Body() body: CreateWebhookDto,
@@ -48,7 +49,11 @@ export class WebhooksController {
 
   @Get()
   @Roles('admin')
-  @ApiOperation({ summary: "The org's webhook endpoints, newest first (never a secret)" })
+  @ApiOperation({
+    operationId: 'listWebhooks',
+    summary: "The org's webhook endpoints, newest first (never a secret)",
+  })
+  @ApiErrors(400)
   @ApiOkResponse({ type: WebhookPageDto })
   list(
     @CurrentMembership() membership: Membership,
@@ -61,9 +66,12 @@ export class WebhooksController {
   @HttpCode(204)
   @Roles('admin')
   @ApiParam({ name: 'webhookId', format: 'uuid' })
-  @ApiOperation({ summary: 'Remove an endpoint (its pending deliveries stop)' })
+  @ApiOperation({
+    operationId: 'deleteWebhook',
+    summary: 'Remove an endpoint (its pending deliveries stop)',
+  })
   @ApiNoContentResponse()
-  @ApiNotFoundResponse({ description: '`webhook_not_found`' })
+  @ApiErrors({ 404: '`webhook_not_found`' })
   remove(
     @CurrentMembership() membership: Membership,
     @Param('webhookId', ParseIdPipe) webhookId: string,
@@ -74,9 +82,12 @@ export class WebhooksController {
   @Get(':webhookId/deliveries')
   @Roles('admin')
   @ApiParam({ name: 'webhookId', format: 'uuid' })
-  @ApiOperation({ summary: "An endpoint's deliveries, newest first, with their retry state" })
+  @ApiOperation({
+    operationId: 'listWebhookDeliveries',
+    summary: "An endpoint's deliveries, newest first, with their retry state",
+  })
   @ApiOkResponse({ type: WebhookDeliveryPageDto })
-  @ApiNotFoundResponse({ description: '`webhook_not_found`' })
+  @ApiErrors(400, { 404: '`webhook_not_found`' })
   deliveries(
     @CurrentMembership() membership: Membership,
     @Param('webhookId', ParseIdPipe) webhookId: string,

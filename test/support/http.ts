@@ -2,6 +2,7 @@ import { INestApplication } from '@nestjs/common';
 import { Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import request, { Test } from 'supertest';
+import { conformsToOpenApi } from './openapi-validator';
 
 type Verb = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
@@ -11,11 +12,13 @@ export type Api = Record<Verb, (url: string) => Test>;
 /**
  * The one HTTP helper: supertest over an app instance, with `headers` on every request.
  * `api(app).get('/health')`, `api(app, asUser(owner)).get('/orgs')`,
- * `api(app, withKey(key)).get('/v1/ping')`.
+ * `api(app, withKey(key)).get('/v1/ping')`. Every answer is also checked against openapi.json
+ * (status documented, JSON body matching its schema): a mismatch fails the request's test.
  */
 export function api(app: INestApplication, headers: Record<string, string> = {}): Api {
   const server = request(app.getHttpServer());
-  const verb = (name: Verb) => (url: string) => server[name](url).set(headers);
+  const verb = (name: Verb) => (url: string) =>
+    server[name](url).set(headers).expect(conformsToOpenApi(name, url));
   return {
     get: verb('get'),
     post: verb('post'),

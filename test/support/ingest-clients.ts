@@ -1,4 +1,5 @@
 import { Agent, IncomingMessage, request } from 'node:http';
+import { conformsToOpenApi } from './openapi-validator';
 
 export interface Answer {
   status: number;
@@ -39,7 +40,14 @@ export function postJson(
           'content-length': payload.length,
         },
       },
-      (res) => readAnswer(res).then(resolve, reject),
+      (res) =>
+        readAnswer(res)
+          .then((answer) => {
+            // Checked against openapi.json, as every answer the suite sees.
+            conformsToOpenApi('post', url)(answer);
+            return answer;
+          })
+          .then(resolve, reject),
     );
     req.on('error', reject);
     req.end(payload);

@@ -55,7 +55,13 @@ export class CreateApiKeyDto {
 }
 
 export class RotateApiKeyDto {
-  @ApiPropertyOptional({ minimum: 0, maximum: MAX_ROTATION_GRACE_SECONDS, default: 0 })
+  @ApiPropertyOptional({
+    minimum: 0,
+    maximum: MAX_ROTATION_GRACE_SECONDS,
+    default: 0,
+    example: 3600,
+    description: 'Seconds the old key keeps working',
+  })
   @IsOptional()
   @IsInt()
   @Min(0)
@@ -65,7 +71,7 @@ export class RotateApiKeyDto {
 
 export class ApiKeyDto {
   @ApiProperty({ format: 'uuid' }) id: string;
-  @ApiProperty() name: string;
+  @ApiProperty({ example: 'production backend' }) name: string;
   @ApiProperty({ example: 'mk_live_a1B2', description: 'The first 12 characters of the key' })
   prefix: string;
   @ApiProperty({ enum: API_KEY_SCOPES, isArray: true }) scopes: ApiKeyScope[];

@@ -31,7 +31,7 @@ export class JsonLoginDto {
   @MaxLength(254)
   email: string;
 
-  @ApiProperty()
+  @ApiProperty({ example: 'correct horse battery' })
   @IsString()
   @MaxLength(PASSWORD_MAX)
   password: string;
@@ -45,7 +45,7 @@ export class FormLoginDto {
   @MaxLength(254)
   username: string;
 
-  @ApiProperty()
+  @ApiProperty({ example: 'correct horse battery' })
   @IsString()
   @MaxLength(PASSWORD_MAX)
   password: string;
@@ -55,17 +55,17 @@ export class FormLoginDto {
   @IsIn(['password'])
   grant_type?: 'password';
 
-  @ApiPropertyOptional()
+  @ApiPropertyOptional({ description: 'Ignored: tokens carry no scopes', example: '' })
   @IsOptional()
   @IsString()
   scope?: string;
 
-  @ApiPropertyOptional()
+  @ApiPropertyOptional({ description: 'Ignored (public client)', example: 'swagger-ui' })
   @IsOptional()
   @IsString()
   client_id?: string;
 
-  @ApiPropertyOptional()
+  @ApiPropertyOptional({ description: 'Ignored (public client)', example: '' })
   @IsOptional()
   @IsString()
   client_secret?: string;
@@ -73,13 +73,17 @@ export class FormLoginDto {
 
 export class UserResponseDto {
   @ApiProperty({ format: 'uuid' }) id: string;
-  @ApiProperty() email: string;
+  @ApiProperty({ example: 'ann@example.com' }) email: string;
   @ApiProperty({ format: 'date-time' }) createdAt: string;
 }
 
 export class TokenResponseDto {
-  @ApiProperty() access_token: string;
-  @ApiProperty({ example: 'bearer' }) token_type: 'bearer';
+  @ApiProperty({
+    description: 'A JWT to send as `Authorization: Bearer <it>`',
+    example: 'eyJhbGciOiJIUzI1NiJ9…',
+  })
+  access_token: string;
+  @ApiProperty({ enum: ['bearer'], example: 'bearer' }) token_type: 'bearer';
   @ApiProperty({ description: 'Seconds until the token expires', example: 3600 })
   expires_in: number;
 }

@@ -84,7 +84,10 @@ export class CreateMeterDto {
 
 /** PUT replaces `name` and `groupBy`; the other fields may be sent back unchanged only. */
 export class UpdateMeterDto extends PickType(CreateMeterDto, ['name', 'groupBy'] as const) {
-  @ApiPropertyOptional({ description: 'Cannot change: if sent, must equal the current slug' })
+  @ApiPropertyOptional({
+    description: 'Cannot change: if sent, must equal the current slug',
+    example: 'tokens',
+  })
   @IsOptional()
   @IsString()
   slug?: string;
@@ -100,6 +103,7 @@ export class UpdateMeterDto extends PickType(CreateMeterDto, ['name', 'groupBy']
   @ApiPropertyOptional({
     type: String,
     nullable: true,
+    example: 'tokens',
     description: 'Cannot change: if sent, must equal the current value property',
   })
   @IsOptional()
@@ -112,7 +116,7 @@ export class MeterDto {
   @ApiProperty({ example: 'Tokens' }) name: string;
   @ApiProperty({ enum: METER_AGGREGATIONS }) aggregation: MeterAggregation;
   @ApiProperty({ type: String, nullable: true, example: 'tokens' }) valueProperty: string | null;
-  @ApiProperty({ type: [String] }) groupBy: string[];
+  @ApiProperty({ type: [String], example: ['model'] }) groupBy: string[];
   @ApiProperty({ format: 'date-time' }) createdAt: string;
   @ApiProperty({ format: 'date-time' }) updatedAt: string;
 }

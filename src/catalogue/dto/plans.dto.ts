@@ -87,7 +87,10 @@ export class PlanContentDto {
 }
 
 export class UpdatePlanDto extends PlanContentDto {
-  @ApiPropertyOptional({ description: 'Cannot change: if sent, must equal the code in the path' })
+  @ApiPropertyOptional({
+    description: 'Cannot change: if sent, must equal the code in the path',
+    example: 'pro',
+  })
   @IsOptional()
   @IsString()
   code?: string;

@@ -34,6 +34,7 @@ export class PriceTierDto {
     type: 'integer',
     nullable: true,
     minimum: 1,
+    example: 1000,
     description: 'Inclusive upper bound; strictly increasing; null in (and only in) the last tier',
   })
   upTo: number | null;

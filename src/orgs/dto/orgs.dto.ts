@@ -35,7 +35,7 @@ export class ChangeRoleDto {
 
 export class OrgResponseDto {
   @ApiProperty({ format: 'uuid' }) id: string;
-  @ApiProperty() name: string;
+  @ApiProperty({ example: 'Acme' }) name: string;
   @ApiProperty({ example: 'free', description: 'Code of the plan the org is on' }) plan: string;
   @ApiProperty({ enum: ORG_ROLES, description: "The caller's role" }) role: OrgRole;
   @ApiProperty({ format: 'date-time' }) createdAt: string;
@@ -45,7 +45,7 @@ export class OrgPageDto extends PageOf(OrgResponseDto) {}
 
 export class MemberResponseDto {
   @ApiProperty({ format: 'uuid' }) userId: string;
-  @ApiProperty() email: string;
+  @ApiProperty({ example: 'ann@example.com' }) email: string;
   @ApiProperty({ enum: ORG_ROLES }) role: OrgRole;
   @ApiProperty({ format: 'date-time' }) createdAt: string;
 }

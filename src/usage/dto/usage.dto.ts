@@ -78,7 +78,8 @@ export class UsageSummaryQueryDto {
 export class UsageWindowDto {
   @ApiProperty({ format: 'date-time' }) windowStart: string;
   @ApiProperty({ format: 'date-time', description: 'Exclusive' }) windowEnd: string;
-  @ApiProperty({ description: "The meter's aggregation over the window" }) value: number;
+  @ApiProperty({ description: "The meter's aggregation over the window", example: 1200 })
+  value: number;
   @ApiPropertyOptional({
     type: 'object',
     additionalProperties: { type: 'string', nullable: true },
@@ -100,15 +101,24 @@ export class UsageResponseDto {
 
 export class UsageSummaryLineDto {
   @ApiProperty({ example: 'api_calls' }) meter: string;
-  @ApiProperty({ description: "The meter's aggregation over the period; 0 when unused" })
+  @ApiProperty({
+    description: "The meter's aggregation over the period; 0 when unused",
+    example: 425,
+  })
   value: number;
   @ApiProperty({
     type: Number,
     nullable: true,
+    example: 1000,
     description: "Units included per period by the org's plan; null for a meter it does not list",
   })
   included: number | null;
-  @ApiProperty({ type: Number, nullable: true, description: 'max(0, included - value)' })
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    example: 575,
+    description: 'max(0, included - value)',
+  })
   remaining: number | null;
   @ApiProperty({
     type: Number,
