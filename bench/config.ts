@@ -48,7 +48,7 @@ export interface BenchOptions {
   summaryEvents: number;
   summaryUsers: number;
   summaryCalls: number;
-  /** Stops the summary timing early when the calls are slow (today's unique_count is). */
+  /** Stops the summary timing early when the calls are slow (as they were before B4's fix). */
   summaryBudgetSeconds: number;
   sqlRuns: number;
   strict: boolean;

@@ -105,28 +105,34 @@ const TABLE_FILLS: TableFill[] = [
                     COALESCE(api_key_id, '${NIL_UUID}'), group_key`,
   },
   {
+    // Ingestion's `distinct_values`: each distinct value of a unique_count meter once per period.
+    table: 'usage_period_distinct',
+    source: 'seeded',
+    sql: `INSERT INTO usage_period_distinct (org_id, meter, period, value)
+          SELECT DISTINCT org_id, meter, date_trunc('month', time, 'UTC'), data ->> '${UNIQUE_PROPERTY}'
+            FROM ${SEEDED} WHERE meter = '${SUMMARY_METERS.unique}'`,
+  },
+  {
     // The month is the sum of its hours: the same figures as ingestion's aggregate over `fresh`,
-    // from the rollups just written rather than from another scan of every event.
+    // from the rollups just written rather than from another scan of every event; its distinct
+    // count is the number of distinct values just written, as ingestion counts those it adds.
     table: 'usage_period_totals',
     source: 'seeded',
-    sql: `INSERT INTO usage_period_totals (org_id, period, meter, count, sum, min, max, latest_value, latest_time)
-          SELECT org_id, date_trunc('month', hour, 'UTC'), meter, sum(count), sum(sum), min(min), max(max),
-                 (max(ARRAY[extract(epoch FROM latest_time)::float8, latest_value]))[2], max(latest_time)
-            FROM usage_rollups
-           WHERE org_id = $1 AND hour >= $2 AND hour < $3
-           GROUP BY org_id, date_trunc('month', hour, 'UTC'), meter`,
+    sql: `INSERT INTO usage_period_totals (org_id, period, meter, count, sum, min, max, latest_value, latest_time,
+                                           distinct_count)
+          SELECT r.org_id, r.period, r.meter, r.count, r.sum, r.min, r.max, r.latest_value, r.latest_time,
+                 COALESCE(d.added, 0)
+            FROM (SELECT org_id, date_trunc('month', hour, 'UTC') AS period, meter, sum(count) AS count,
+                         sum(sum) AS sum, min(min) AS min, max(max) AS max,
+                         (max(ARRAY[extract(epoch FROM latest_time)::float8, latest_value]))[2] AS latest_value,
+                         max(latest_time) AS latest_time
+                    FROM usage_rollups
+                   WHERE org_id = $1 AND hour >= $2 AND hour < $3
+                   GROUP BY org_id, date_trunc('month', hour, 'UTC'), meter) r
+            LEFT JOIN (SELECT org_id, period, meter, count(*) AS added FROM usage_period_distinct
+                        WHERE org_id = $1 AND period >= $2 AND period < $3
+                        GROUP BY org_id, period, meter) d USING (org_id, period, meter)`,
   },
-  // >>> SCHEMA CHANGE: unique_count's distinct values per (org, meter, period) <<<
-  // Ingestion is about to write a table of the distinct values of each unique_count meter per
-  // org and period. Fill it here as its CTE in INSERT_EVENTS_SQL does, reading `fresh`, e.g.
-  // (names to be checked against the migration):
-  // {
-  //   table: 'usage_period_distinct',
-  //   source: 'seeded',
-  //   sql: `INSERT INTO usage_period_distinct (org_id, meter, period, value)
-  //         SELECT DISTINCT org_id, meter, date_trunc('month', time, 'UTC'), data ->> '${UNIQUE_PROPERTY}'
-  //           FROM ${SEEDED} WHERE meter = '${SUMMARY_METERS.unique}'`,
-  // },
 ];
 
 /** Tables ingestion writes, for the ANALYZE after the seed (as autovacuum would get to). */

@@ -36,7 +36,8 @@ function parserError(error: { type?: string }): DomainError {
   }
 }
 
-const hasBody = (req: Request) =>
+/** Whether the request carries a body at all (a GET usually does not): else there is nothing to read. */
+export const hasBody = (req: Request) =>
   req.headers['transfer-encoding'] !== undefined ||
   (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
 

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Cron, CronExpression } from '@nestjs/schedule';
-import { createHash } from 'node:crypto';
+import { hash as digest } from 'node:crypto';
 import { ApiKeyCall, ApiKeyCheck, VerifiedApiKey } from '../api-keys/api-key-call';
 import { validationFailed } from '../common/domain-error';
 import { secondsToNextPeriod } from '../common/period';
@@ -18,8 +18,7 @@ const REFUSED: Record<Exclude<ApiKeyCheck['status'], 'valid'>, VerifyCode> = {
   expired: 'EXPIRED',
 };
 
-const keyHash = (idempotencyKey: string) =>
-  createHash('sha256').update(idempotencyKey).digest('base64url');
+const keyHash = (idempotencyKey: string) => digest('sha256', idempotencyKey, 'base64url');
 
 /**
  * The gateway call, as Unkey's verify: is this key good for one more request right now? The

@@ -156,17 +156,16 @@ export class LimiterService implements OnModuleInit {
     now: number | undefined,
   ): Promise<LimitsDecision> {
     const { orgId, buckets } = subject;
-    const run = (quotas: QuotaCharge[]) =>
-      redis.decideLimits(
-        buckets.length + quotas.length,
-        ...buckets.map((b) => bucketKey(orgId, b.name)),
-        ...quotas.map((q) => quotaKey(orgId, q.meter, q.period)),
-        buckets.length,
-        now === undefined ? '' : now,
-        units,
-        ...buckets.flatMap((b) => [b.limit.limit, b.limit.periodSeconds * 1000]),
-        ...quotas.flatMap((q) => [q.amount, q.included]),
-      );
+    // The script's keys then arguments, in one array (this runs on every metered request).
+    const run = (quotas: QuotaCharge[]) => {
+      const keysAndArgs: (string | number)[] = [];
+      for (const b of buckets) keysAndArgs.push(bucketKey(orgId, b.name));
+      for (const q of quotas) keysAndArgs.push(quotaKey(orgId, q.meter, q.period));
+      keysAndArgs.push(buckets.length, now === undefined ? '' : now, units);
+      for (const b of buckets) keysAndArgs.push(b.limit.limit, b.limit.periodSeconds * 1000);
+      for (const q of quotas) keysAndArgs.push(q.amount, q.included);
+      return redis.decideLimits(buckets.length + quotas.length, ...keysAndArgs);
+    };
     for (let attempt = 0; attempt < SEED_ATTEMPTS; attempt++) {
       const reply = await run(charges);
       if (Number(reply[0]) !== -1) return this.fromReply(reply, subject, now);

@@ -1,5 +1,5 @@
 import { Injectable, InternalServerErrorException } from '@nestjs/common';
-import { ApiKeyCall } from '../api-keys/api-key-call';
+import { ApiKeyCall, VerifiedApiKey } from '../api-keys/api-key-call';
 import { CatalogueCache } from '../catalogue/catalogue-cache';
 import { Plan } from '../catalogue/catalogue.types';
 import { periodOf } from '../common/period';
@@ -33,6 +33,11 @@ export type Admitted = Admission & { outcome: 'admitted' };
 @Injectable()
 export class AdmissionService {
   private readonly decisions = new WeakMap<ApiKeyCall, Admission>();
+  /**
+   * Who pays for a key's calls under its org's plan, built once per cached key and plan object
+   * (both are replaced, not changed, when they change) rather than on every call.
+   */
+  private readonly subjects = new WeakMap<VerifiedApiKey, { plan: Plan; subject: LimitSubject }>();
 
   constructor(
     private readonly limiter: LimiterService,
@@ -50,15 +55,8 @@ export class AdmissionService {
     const { key } = call;
     const plan = await this.catalogue.plan(key.planCode);
     if (!plan) throw new InternalServerErrorException(`The org's plan ${key.planCode} is missing`);
-    const subject: LimitSubject = {
-      orgId: key.orgId,
-      buckets: [
-        { name: 'org', limit: plan.rateLimit },
-        ...(key.ownRateLimit ? [{ name: `key:${key.id}`, limit: key.ownRateLimit }] : []),
-      ],
-    };
     const charges = chargesFor(plan, usage);
-    const decision = await this.limiter.decide(subject, 1, charges);
+    const decision = await this.limiter.decide(this.subjectOf(key, plan), 1, charges);
     const admission: Admission =
       decision.outcome === 'quota_exceeded'
         ? { ...decision, charges, exceeded: charges[decision.index] }
@@ -67,6 +65,16 @@ export class AdmissionService {
           : { ...decision, charges };
     this.decisions.set(call, admission);
     return admission;
+  }
+
+  private subjectOf(key: VerifiedApiKey, plan: Plan): LimitSubject {
+    const known = this.subjects.get(key);
+    if (known?.plan === plan) return known.subject;
+    const buckets = [{ name: 'org', limit: plan.rateLimit }];
+    if (key.ownRateLimit) buckets.push({ name: `key:${key.id}`, limit: key.ownRateLimit });
+    const subject = { orgId: key.orgId, buckets };
+    this.subjects.set(key, { plan, subject });
+    return subject;
   }
 
   /** Admits the call, or throws its refusal: 429 `rate_limited` or `quota_exceeded`. */
@@ -92,11 +100,25 @@ export function throwUnlessAdmitted(admission: Admission): asserts admission is 
   }
 }
 
+/** Each plan's hard quotas (meter → included), once per plan object rather than once per call. */
+const hardQuotas = new WeakMap<Pick<Plan, 'meters'>, ReadonlyMap<string, number>>();
+
+function hardQuotasOf(plan: Pick<Plan, 'meters'>): ReadonlyMap<string, number> {
+  let hard = hardQuotas.get(plan);
+  if (!hard) {
+    hard = new Map(
+      plan.meters.filter((m) => m.enforcement === 'hard').map((m) => [m.meter, m.included]),
+    );
+    hardQuotas.set(plan, hard);
+  }
+  return hard;
+}
+
 /** What `events` take from each hard quota of the plan, per meter and month. */
 export function chargesFor(plan: Pick<Plan, 'meters'>, events: ValidEvent[]): QuotaCharge[] {
-  const hard = new Map(
-    plan.meters.filter((m) => m.enforcement === 'hard').map((m) => [m.meter, m.included]),
-  );
+  if (events.length === 0) return [];
+  const hard = hardQuotasOf(plan);
+  if (hard.size === 0) return [];
   const charges = new Map<string, QuotaCharge>();
   for (const event of events) {
     const included = hard.get(event.meter.slug);

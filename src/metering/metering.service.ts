@@ -110,11 +110,14 @@ export class MeteringService {
       await this.limiter.refund(call.key.orgId, admission.charges);
       throw error;
     }
-    const unused = unusedCharges(
-      admission,
-      events.filter((_, i) => !fresh[i]),
-    );
-    if (unused.length) await this.limiter.refund(call.key.orgId, unused);
+    // Without quota reservations (soft quotas, most calls) there is nothing to give back.
+    if (admission.charges.length > 0) {
+      const unused = unusedCharges(
+        admission,
+        events.filter((_, i) => !fresh[i]),
+      );
+      if (unused.length) await this.limiter.refund(call.key.orgId, unused);
+    }
     return this.counted(fresh);
   }
 
@@ -212,5 +215,6 @@ function toRow(key: VerifiedApiKey, event: ValidEvent, position?: string): Event
     data: event.data,
     groupKey: groupKey(event.groupValues),
     groupValues: event.groupValues,
+    uniqueProperty: event.meter.aggregation === 'unique_count' ? event.meter.valueProperty : null,
   };
 }

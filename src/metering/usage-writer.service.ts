@@ -153,17 +153,21 @@ export class UsageWriter implements BeforeApplicationShutdown {
       });
     }
     // Within one flush the first request to present an id owns it; later ones are duplicates.
+    // Each row's identity is built once: it is read three times.
+    const identities = open.map((i) => batch[i].rows.map(identity));
     const owners = new Map<string, EventRow>();
-    for (const i of open)
-      for (const row of batch[i].rows)
-        if (!owners.has(identity(row))) owners.set(identity(row), row);
+    open.forEach((i, k) =>
+      batch[i].rows.forEach((row, j) => {
+        if (!owners.has(identities[k][j])) owners.set(identities[k][j], row);
+      }),
+    );
     const claimed = await this.events.insertEvents([...owners.values()], manager);
     const fresh = new Set(claimed.map(identityOf));
-    for (const i of open) {
+    open.forEach((i, k) => {
       results[i] = batch[i].rows.map(
-        (row) => owners.get(identity(row)) === row && fresh.has(identity(row)),
+        (row, j) => owners.get(identities[k][j]) === row && fresh.has(identities[k][j]),
       );
-    }
+    });
     return results;
   }
 }

@@ -40,6 +40,8 @@ export interface PeriodTotalsRow {
   max: number | null;
   avg: string | null;
   latest: number | null;
+  /** Distinct values of a unique_count meter, kept as they were ingested. */
+  distinct: string;
 }
 
 /** A stored event as reports show it; times already ISO-8601 UTC (from Postgres). */
@@ -169,44 +171,21 @@ export class UsageRepository {
     );
   }
 
-  /** Every meter's aggregates over one calendar month, from the monthly totals (one row per meter). */
+  /**
+   * Every meter's aggregates over one calendar month, from the monthly totals (one row per meter),
+   * unique_count meters' distinct values included.
+   */
   periodTotals(
     orgId: string,
     periodStart: Date,
     manager?: EntityManager,
   ): Promise<PeriodTotalsRow[]> {
     return this.report(
-      `SELECT meter, count, sum, min, max, sum / NULLIF(count, 0) AS avg, latest_value AS latest
+      `SELECT meter, count, sum, min, max, sum / NULLIF(count, 0) AS avg, latest_value AS latest,
+              distinct_count AS distinct
          FROM usage_period_totals
         WHERE org_id = $1 AND period = $2`,
       [requireOrgId(orgId), periodStart.toISOString()],
-      manager,
-    );
-  }
-
-  /** Distinct values of each unique_count meter's property in `[from, to)`, from raw events. */
-  periodUniqueCounts(
-    orgId: string,
-    meters: { slug: string; property: string }[],
-    from: Date,
-    to: Date,
-    manager?: EntityManager,
-  ): Promise<{ meter: string; value: string }[]> {
-    if (meters.length === 0) return Promise.resolve([]);
-    return this.report(
-      `SELECT m.meter, count(DISTINCT e.data ->> m.property) AS value
-         FROM unnest($2::text[], $3::text[]) AS m (meter, property)
-         JOIN usage_events e
-           ON e.org_id = $1 AND e.meter = m.meter
-          AND e.time >= $4::timestamptz AND e.time < $5::timestamptz
-        GROUP BY m.meter`,
-      [
-        requireOrgId(orgId),
-        meters.map((m) => m.slug),
-        meters.map((m) => m.property),
-        from.toISOString(),
-        to.toISOString(),
-      ],
       manager,
     );
   }

@@ -31,6 +31,7 @@ const totals = (meter: string, over: Partial<PeriodTotalsRow> = {}): PeriodTotal
   max: null,
   avg: null,
   latest: null,
+  distinct: '0',
   ...over,
 });
 
@@ -41,7 +42,6 @@ function service(options: { plan?: Partial<Plan> | null; totals?: PeriodTotalsRo
       calls.totals.push(args);
       return options.totals ?? [];
     },
-    periodUniqueCounts: async () => [{ meter: 'seats', value: '4' }],
     rollupWindows: async (_org: string, _agg: string, query: WindowQuery) => {
       calls.windows.push(query);
       return [];
@@ -65,7 +65,8 @@ describe('UsageService', () => {
     ['max', { max: 7.25 }, 7.25],
     ['avg', { avg: '2.5000000000000000' }, 2.5],
     ['latest', { latest: 9 }, 9],
-  ])('reads a %s meter from its rollup totals', (aggregation, over, value) => {
+    ['unique_count', { count: '9', distinct: '4' }, 4],
+  ])('reads a %s meter from its monthly totals', (aggregation, over, value) => {
     expect(periodValue(meter('m', aggregation), totals('m', over))).toBe(value);
   });
 
@@ -96,7 +97,7 @@ describe('UsageService', () => {
       totals: [
         totals('zeta', { latest: 3 }),
         totals('tokens', { count: '3', sum: '1500.5' }),
-        totals('seats', { count: '9' }),
+        totals('seats', { count: '9', distinct: '4' }),
       ],
     });
     const result = await usage.summary('org-1', '2026-05');

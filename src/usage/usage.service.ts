@@ -21,7 +21,7 @@ import { PeriodTotalsRow, UsageGrouping, UsageRepository, WindowRow } from './us
 export const toNumber = (value: string | number | null | undefined): number =>
   value === null || value === undefined ? 0 : Number(value);
 
-/** A meter's value over a period, from its rollup totals (unique_count is counted apart). */
+/** A meter's value over a period, from its monthly totals. */
 export function periodValue(meter: Meter, totals: PeriodTotalsRow | undefined): number {
   if (!totals) return 0;
   switch (meter.aggregation) {
@@ -38,7 +38,7 @@ export function periodValue(meter: Meter, totals: PeriodTotalsRow | undefined): 
     case 'latest':
       return toNumber(totals.latest);
     case 'unique_count':
-      return 0;
+      return toNumber(totals.distinct);
   }
 }
 
@@ -118,7 +118,7 @@ export class UsageService {
 
   /**
    * One line per meter the org's plan lists (0 when unused), then one per other meter used in
-   * the period. Reads the monthly totals (one row per meter), plus raw events for unique_count meters.
+   * the period. Reads the monthly totals (one row per meter), unique_count meters included.
    */
   async summary(orgId: string, period = currentPeriod(new Date())): Promise<UsageSummaryDto> {
     // Meters are never deleted, so the catalogue names every meter with usage, except one created
@@ -158,33 +158,25 @@ export class UsageService {
 
   /**
    * Each meter's aggregation over one period, for every meter with usage in it: what the summary
-   * shows and what invoices bill. From the monthly totals (one row per meter), and the distinct
-   * values of unique_count meters. `within` reads in a caller's transaction (with the catalogue
-   * already in hand, so that nothing else waits for a connection meanwhile).
+   * shows and what invoices bill. From the monthly totals (one row per meter), where ingestion
+   * also counts the distinct values of unique_count meters. `within` reads in a caller's
+   * transaction (with the catalogue already in hand, so that nothing else waits for a connection
+   * meanwhile).
    */
   async periodValues(
     orgId: string,
     period: string,
     within?: { manager: EntityManager; meters: ReadonlyMap<string, Meter> },
   ): Promise<Map<string, number>> {
-    const { from, to } = periodBounds(period);
-    const manager = within?.manager;
-    const meters = within?.meters ?? (await this.catalogue.meterMap());
-    const uniqueMeters = [...meters.values()]
-      .filter((m) => m.aggregation === 'unique_count' && m.valueProperty)
-      .map((m) => ({ slug: m.slug, property: m.valueProperty! }));
-    const [totals, uniques] = await Promise.all([
-      this.usage.periodTotals(orgId, from, manager),
-      this.usage.periodUniqueCounts(orgId, uniqueMeters, from, to, manager),
+    const [meters, totals] = await Promise.all([
+      within?.meters ?? this.catalogue.meterMap(),
+      this.usage.periodTotals(orgId, periodBounds(period).from, within?.manager),
     ]);
     const values = new Map<string, number>();
     for (const row of totals) {
       const meter = meters.get(row.meter);
-      if (meter && meter.aggregation !== 'unique_count')
-        values.set(row.meter, periodValue(meter, row));
-      else values.set(row.meter, 0);
+      values.set(row.meter, meter ? periodValue(meter, row) : 0);
     }
-    for (const row of uniques) values.set(row.meter, toNumber(row.value));
     return values;
   }
 }
