@@ -6,6 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { CPU_OWNERS, medianCpu } from './cpu';
 import { BenchOptions, TARGETS } from './config';
 import { OpenLoopStats } from './load';
 import { LatencyResult } from './scenarios/latency';
@@ -196,6 +197,16 @@ function render(r: BenchResults, figs: Figure[], pass: boolean, markdown: boolea
     ]),
     markdown,
   );
+  const cpuRows = (['health', 'ping', 'verify', 'events'] as const).flatMap((scenario) => {
+    const c = medianCpu(r.rounds.map((x) => x.cpu[scenario]));
+    if (!c) return [];
+    const total = CPU_OWNERS.reduce((sum, owner) => sum + c[owner], 0);
+    const unit = scenario === 'events' ? 'per event' : 'per request';
+    return [[scenario, unit, ...CPU_OWNERS.map((owner) => fixed(0)(c[owner])), fixed(0)(total)]];
+  });
+  const cpu = cpuRows.length
+    ? table(['scenario', 'µs of CPU', ...CPU_OWNERS, 'total'], cpuRows, markdown)
+    : '(no /proc: CPU by process not measured)';
   const l = r.latency;
   const s = r.summary;
   const notes = [
@@ -223,13 +234,17 @@ function render(r: BenchResults, figs: Figure[], pass: boolean, markdown: boolea
       main,
       '## Rounds',
       rounds,
+      '## CPU by process (median of the rounds; bench = the load generator)',
+      cpu,
       '## Details',
       list([...notes, ...flags]),
       end,
       '',
     ].join('\n\n');
   }
-  return ['', setting, '', main, '', rounds, '', ...notes, ...flags, '', end, ''].join('\n');
+  return ['', setting, '', main, '', rounds, '', cpu, '', ...notes, ...flags, '', end, ''].join(
+    '\n',
+  );
 }
 
 /** latest.json gets pasted into issues: the servers' addresses, not their passwords. */

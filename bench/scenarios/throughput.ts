@@ -6,6 +6,7 @@
 import autocannon from 'autocannon';
 import { BenchContext, keyHeaders } from '../context';
 import { copyBaseline, CopyResult } from '../copy-baseline';
+import { cpuPerUnit, cpuTimes, CpuTimes } from '../cpu';
 import { closedLoop, LoadStats, noteProblem } from '../load';
 import { memory } from '../server';
 import { pause } from '../stats';
@@ -25,6 +26,8 @@ export interface RoundResult {
   copy: CopyResult;
   /** RSS of the server at the end of the round (B5's flatness). */
   rssMb: number;
+  /** µs of CPU by owner per request (health, ping, verify) and per event (events). */
+  cpu: Record<'health' | 'ping' | 'verify' | 'events', CpuTimes | undefined>;
   pingRatio: number;
   verifyRatio: number;
   ingestVsCopy: number;
@@ -95,6 +98,7 @@ export async function runRound(ctx: BenchContext, round: number): Promise<RoundR
     ],
   ];
   const results: LoadStats[] = [];
+  const cpu: (CpuTimes | undefined)[] = [];
   for (const [name, plan] of plans) {
     const base = { connections: options.connections, ...plan };
     if (round === 1) {
@@ -103,7 +107,10 @@ export async function runRound(ctx: BenchContext, round: number): Promise<RoundR
     }
     ctx.progress.step(`round ${round}/${options.rounds} ${name}`);
     acceptedNow = 0;
+    const before = cpuTimes(server.pid);
     const stats = await closedLoop(name, { ...base, duration: options.seconds });
+    const units = name === SCENARIOS[3] ? acceptedNow : stats.rps * stats.seconds;
+    cpu.push(cpuPerUnit(before, cpuTimes(server.pid), units));
     server.assertAlive();
     results.push(stats);
     await pause(options.settleMs);
@@ -128,6 +135,7 @@ export async function runRound(ctx: BenchContext, round: number): Promise<RoundR
     events,
     copy,
     rssMb: memory(server.pid).rssMb,
+    cpu: { health: cpu[0], ping: cpu[1], verify: cpu[2], events: cpu[3] },
     pingRatio: ping.rps / health.rps,
     verifyRatio: verify.rps / health.rps,
     ingestVsCopy: events.eventsPerSecond / copy.rowsPerSecond,
