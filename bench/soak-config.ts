@@ -36,11 +36,14 @@ export interface SoakOptions extends ServerOptions {
   /** "Flat": RSS growth from the second minute to the last within this share. */
   rssGrowth: number;
   skipBuild: boolean;
+  /** Written into soak.md as given: what else ran on the machine, why this run was made. */
+  note?: string;
 }
 
 const USAGE = `Usage: npm run soak [-- options]
 
   --minutes N   minutes of load (default 10)
+  --note TEXT   a sentence written into soak.md (what else shared the machine, say)
   --help        this text
 
 Builds once (skip with BENCH_SKIP_BUILD=1), starts two instances on one database and one Redis,
@@ -54,7 +57,7 @@ DATABASE_URL (postgres://postgres@127.0.0.1:5432/postgres), REDIS_URL (redis://1
 
 /** The options of this run, or null when only the usage was asked for (printed here). */
 export function loadSoakOptions(argv = process.argv.slice(2), env = process.env) {
-  const flags = parseFlags(argv, ['--help'], ['--minutes'], USAGE);
+  const flags = parseFlags(argv, ['--help'], ['--minutes', '--note'], USAGE);
   if (flags.has('--help')) {
     process.stdout.write(USAGE);
     return null;
@@ -70,6 +73,7 @@ export function loadSoakOptions(argv = process.argv.slice(2), env = process.env)
     sampleSeconds: 5,
     maxInFlight: 50,
     rssGrowth: 0.1,
+    note: flags.get('--note'),
     ...harnessSettings(env),
   };
   return options;

@@ -42,12 +42,14 @@ const ms = fixed(1);
 const mb = fixed(0);
 const percent = (n: number) => `${fixed(2)(100 * n)} %`;
 
-/** Mean RSS and heap of one instance over one minute's samples. */
+/**
+ * RSS and heap of one instance in one minute: the median of its samples, so that one collection
+ * caught in the middle of its work does not decide whether memory is flat.
+ */
 function memoryOf(r: SoakResults, minute: number, instance: number) {
   const samples = r.memory.filter((s) => s.minute === minute && s.instance === instance);
-  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const heaps = samples.map((s) => s.heapMb).filter(Number.isFinite);
-  return { rssMb: mean(samples.map((s) => s.rssMb)), heapMb: mean(heaps) };
+  return { rssMb: median(samples.map((s) => s.rssMb)), heapMb: median(heaps) };
 }
 
 /** The flat-memory judgement per instance: the second minute's RSS against the last one's. */
@@ -131,6 +133,7 @@ function render(r: SoakResults, pass: boolean, markdown: boolean): string {
     return [
       `# Soak results, ${new Date().toISOString()}`,
       `Command: \`${r.command}\`. ${setting}.`,
+      ...(o.note ? [o.note] : []),
       '## Per minute',
       perMinute,
       '## Per kind of request',

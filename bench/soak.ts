@@ -113,23 +113,37 @@ function sampleMemory(options: SoakOptions, traffic: Traffic, samples: MemorySam
   return () => clearInterval(timer);
 }
 
-/** Once a minute: the minute's figures on stdout, and the bar's label. */
+/**
+ * Once a minute: the minute just ended on stdout, and the bar's label. The returned stop prints
+ * the minutes not printed yet (the last one ends with the load).
+ */
 function reportMinutes(traffic: Traffic, samples: MemorySample[], progress: Progress, of: number) {
+  let printed = 0;
+  const print = (upTo: number) => {
+    for (const m of traffic.minuteStats().slice(printed, upTo)) {
+      const rss = [0, 1].map((i) => {
+        const mine = samples.filter((s) => s.instance === i && s.minute === m.minute);
+        return `${whole(mine.at(-1)?.rssMb ?? NaN)} MB`;
+      });
+      progress.clear();
+      process.stdout.write(
+        `minute ${m.minute}/${of}: ${whole(m.requests)} requests, ${m.errors} errors, ` +
+          `${m.limited} expected 429s, p50 ${m.p50.toFixed(1)} ms, p99 ${m.p99.toFixed(1)} ms, ` +
+          `RSS ${rss.join(' / ')}\n`,
+      );
+      printed = m.minute;
+    }
+  };
+  // The last minute is printed by stop, once its last answers are in.
   const timer = setInterval(() => {
-    const last = traffic.minuteStats().at(-2) ?? traffic.minuteStats().at(-1);
-    if (!last) return;
-    const rss = [0, 1]
-      .map((i) => samples.filter((s) => s.instance === i).at(-1)?.rssMb ?? NaN)
-      .map((n) => `${whole(n)} MB`);
-    const line =
-      `minute ${last.minute}/${of}: ${whole(last.requests)} requests, ${last.errors} errors, ` +
-      `${last.limited} expected 429s, p50 ${last.p50.toFixed(1)} ms, p99 ${last.p99.toFixed(1)} ms, ` +
-      `RSS ${rss.join(' / ')}`;
-    progress.clear();
-    process.stdout.write(`${line}\n`);
-    progress.step(`load, after ${line}`);
+    if (printed + 1 >= of) return;
+    print(printed + 1);
+    progress.step(`load, minute ${printed + 1}/${of}`);
   }, 60_000);
-  return () => clearInterval(timer);
+  return () => {
+    clearInterval(timer);
+    print(of);
+  };
 }
 
 /** After the load: the last deliveries, and the usage summary against what the answers said. */
@@ -157,6 +171,8 @@ async function check(world: SoakWorld, problems: string[]): Promise<void> {
       problems.push(`usage summary says ${meter} = ${value(meter)}, the answers ${expected}`);
 }
 
+const quoted = (arg: string) => (/^[\w.=-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, "'\\''")}'`);
+
 async function main(): Promise<void> {
   const options = loadSoakOptions();
   if (!options) return;
@@ -174,7 +190,7 @@ async function main(): Promise<void> {
   const host = machine(...(await versions(db, options.redisUrl)));
   await db.end();
 
-  progress.step(`load for ${options.minutes} minutes`);
+  progress.step(`load, minute 1/${Math.ceil(options.minutes)}`);
   // The minutes count from here: setting up is no part of the first one.
   const traffic = new Traffic(
     servers.map((s) => s.url),
@@ -197,7 +213,7 @@ async function main(): Promise<void> {
   const pass = soakReport({
     options,
     machine: host,
-    command: `npm run soak -- --minutes ${options.minutes}`,
+    command: ['npm run soak --', ...process.argv.slice(2).map(quoted)].join(' '),
     minutes: traffic.minuteStats(),
     kinds: traffic.kindStats(),
     totals: traffic.totals(),
