@@ -154,9 +154,14 @@ export class BenchServer {
     if (hwmMb > (this.peaks.at(-1)?.hwmMb ?? 0)) this.peaks.push({ phase, hwmMb });
   }
 
+  /** False once the process has exited (or before it started). */
+  get running(): boolean {
+    return Boolean(this.child && alive(this.child));
+  }
+
   /** Throws when the server has died (a crash mid-scenario must not pass for slowness). */
   assertAlive(): void {
-    if (!this.child || !alive(this.child))
+    if (!this.running)
       throw new Error(`the server died during the run, see bench/results/${this.logName}`);
   }
 

@@ -34,6 +34,7 @@ export interface SoakResults {
   deliveries: DeliveryStats;
   /** Checks that found something wrong (a missing delivery, a total the summary disagrees with). */
   problems: string[];
+  /** The kinds of error met, with their counts. */
   errorSamples: string[];
   notes: string[];
 }
@@ -127,7 +128,9 @@ function render(r: SoakResults, pass: boolean, markdown: boolean): string {
     ...r.problems.map((p) => `PROBLEM ${p}`),
     ...r.errorSamples.map((e) => `ERROR ${e}`),
   ];
-  const end = `Verdict: ${pass ? 'PASS' : 'FAIL'} (0 errors, every check right, RSS growth ≤ ${percent(o.rssGrowth)}).`;
+  const end =
+    `Verdict: ${pass ? 'PASS' : 'FAIL'}. To pass: 0 errors, every check right, and RSS growth ` +
+    `from the second minute to the last ≤ ${percent(o.rssGrowth)} on each instance.`;
   if (markdown) {
     const list = (items: string[]) => items.map((i) => `- ${i}`).join('\n');
     return [

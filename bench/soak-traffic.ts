@@ -51,8 +51,8 @@ export class Traffic {
   private next = 0;
   private readonly buckets: Bucket[] = [];
   private readonly kinds = new Map<string, Bucket>();
-  /** The first errors in full, for the report. */
-  readonly errorSamples: string[] = [];
+  /** Each kind of error (what, status, message) with its count and first minute, for the report. */
+  private readonly errorKinds = new Map<string, { count: number; minute: number }>();
 
   /** `bases`: the instances' URLs; `minutes`: how long the load lasts. */
   constructor(
@@ -121,6 +121,13 @@ export class Traffic {
     }
   }
 
+  /** Up to 20 kinds of error, most frequent first. */
+  errorSamples(): string[] {
+    return [...this.errorKinds]
+      .sort((a, b) => b[1].count - a[1].count)
+      .map(([text, { count, minute }]) => `${count}× ${text} (first in minute ${minute + 1})`);
+  }
+
   minuteStats(): MinuteStats[] {
     return this.buckets.map((bucket, i) => bucket.stats(i + 1));
   }
@@ -149,10 +156,11 @@ export class Traffic {
       if (verdict === 'limited') bucket.limited++;
       else if (verdict !== 'ok') bucket.errors++;
     }
-    if (typeof verdict === 'object' && this.errorSamples.length < ERROR_SAMPLES) {
-      const status = res ? `${res.status} ` : '';
-      this.errorSamples.push(`minute ${minute + 1}, ${kind}: ${what}: ${status}${verdict.error}`);
-    }
+    if (typeof verdict !== 'object') return;
+    const text = `${kind}: ${what}: ${res ? `${res.status} ` : ''}${verdict.error}`;
+    const seen = this.errorKinds.get(text);
+    if (seen) seen.count++;
+    else if (this.errorKinds.size < ERROR_SAMPLES) this.errorKinds.set(text, { count: 1, minute });
   }
 }
 
