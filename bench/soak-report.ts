@@ -73,6 +73,13 @@ function render(r: SoakResults, pass: boolean, markdown: boolean): string {
     `${o.minutes} minutes through 2 instances, round-robin; ${m.cores} × ${m.cpu}, ` +
     `${m.memoryGb} GB, ${m.os}; Node ${m.node}, PostgreSQL ${m.postgres}, Redis ${m.redis}; ` +
     `load average ${fixed(2)(m.loadStart)} at the start, ${fixed(2)(m.loadEnd ?? NaN)} at the end`;
+  const q = o.rates;
+  const offered =
+    `Offered, open loop: ${q.ping} pings/s, ${q.verify} verify/s, ${q.events} batches/s of ` +
+    `${o.batchSize} events (${o.duplicatesPerBatch} of them already accepted), ${q.reports} ` +
+    `report/s (summary and hourly series in turn), ${q.limited} pings/s with a key limited to ` +
+    `${o.limitedKeyPerSecond}/s, a key churned every ${o.churnSeconds} s, an org crossing a quota's ` +
+    `80 % and 100 % every ${o.webhookSeconds} s`;
   const rows = r.minutes.map((x) => {
     const mem = [0, 1].map((i) => memoryOf(r, x.minute, i));
     return [
@@ -136,9 +143,13 @@ function render(r: SoakResults, pass: boolean, markdown: boolean): string {
     return [
       `# Soak results, ${new Date().toISOString()}`,
       `Command: \`${r.command}\`. ${setting}.`,
+      `${offered}.`,
       ...(o.note ? [o.note] : []),
       '## Per minute',
       perMinute,
+      `Latency from the request written to the whole answer read, client side, every kind of ` +
+        `request together. RSS (\`/proc\`) and V8 heap in use (\`/metrics\`): the median of the ` +
+        `minute's samples, one every ${o.sampleSeconds} s.`,
       '## Per kind of request',
       kinds,
       '## Checks',
@@ -147,7 +158,7 @@ function render(r: SoakResults, pass: boolean, markdown: boolean): string {
       '',
     ].join('\n\n');
   }
-  return ['', setting, '', perMinute, '', kinds, '', ...lines, '', end, ''].join('\n');
+  return ['', setting, offered, '', perMinute, '', kinds, '', ...lines, '', end, ''].join('\n');
 }
 
 /** Prints the tables and writes soak.json and soak.md; true when the soak passes. */
