@@ -74,32 +74,44 @@ BENCH_LOG_LEVEL (the server's LOG_LEVEL, warn), BENCH_NODE_OPTIONS (the server's
 DATABASE_URL (postgres://postgres@127.0.0.1:5432/postgres), REDIS_URL (redis://127.0.0.1:6379).
 `;
 
-function positive(name: string, raw: string | undefined): number | undefined {
+export function positive(name: string, raw: string | undefined): number | undefined {
   if (raw === undefined || raw === '') return undefined;
   const value = Number(raw);
   if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number`);
   return value;
 }
 
-/** `--name value` and `--name=value`; unknown flags are errors rather than silently ignored. */
-function parseFlags(argv: string[]): Map<string, string> {
+/**
+ * `--name value` and `--name=value` for the `valued` flags, `--name` for the `switches`;
+ * unknown flags are errors rather than silently ignored.
+ */
+export function parseFlags(
+  argv: string[],
+  switches: readonly string[],
+  valued: readonly string[],
+  usage: string,
+): Map<string, string> {
   const flags = new Map<string, string>();
-  const valued = new Set(['--rounds', '--seconds', '--summary-events']);
   for (let i = 0; i < argv.length; i++) {
     const [name, inline] = argv[i].split('=', 2);
-    if (name === '--quick' || name === '--help') flags.set(name, 'true');
-    else if (valued.has(name)) {
+    if (switches.includes(name)) flags.set(name, 'true');
+    else if (valued.includes(name)) {
       const value = inline ?? argv[++i];
       if (value === undefined) throw new Error(`${name} needs a value`);
       flags.set(name, value);
-    } else throw new Error(`unknown option ${argv[i]}\n\n${USAGE}`);
+    } else throw new Error(`unknown option ${argv[i]}\n\n${usage}`);
   }
   return flags;
 }
 
 /** The options of this run, or null when only the usage was asked for (printed here). */
 export function loadOptions(argv = process.argv.slice(2), env = process.env): BenchOptions | null {
-  const flags = parseFlags(argv);
+  const flags = parseFlags(
+    argv,
+    ['--quick', '--help'],
+    ['--rounds', '--seconds', '--summary-events'],
+    USAGE,
+  );
   if (flags.has('--help')) {
     process.stdout.write(USAGE);
     return null;
@@ -128,6 +140,13 @@ export function loadOptions(argv = process.argv.slice(2), env = process.env): Be
     summaryBudgetSeconds: quick ? 5 : 30,
     sqlRuns: quick ? 3 : 5,
     strict: env.BENCH_STRICT === '1',
+    ...harnessSettings(env),
+  };
+}
+
+/** What the bench and the soak read alike: the build, the servers they use, the results folder. */
+export function harnessSettings(env = process.env) {
+  return {
     skipBuild: env.BENCH_SKIP_BUILD === '1',
     databaseUrl: env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
     redisUrl: env.REDIS_URL ?? 'redis://127.0.0.1:6379',

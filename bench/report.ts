@@ -3,11 +3,13 @@
  * printed as a table on stdout, written as bench/results/latest.json (raw numbers) and
  * bench/results/latest.md (the same tables in Markdown).
  */
+import Redis from 'ioredis';
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { CPU_OWNERS, medianCpu } from './cpu';
+import { Client } from 'pg';
 import { BenchOptions, TARGETS } from './config';
+import { CPU_OWNERS, medianCpu } from './cpu';
 import { OpenLoopStats } from './load';
 import { LatencyResult } from './scenarios/latency';
 import { RedisTripsResult } from './scenarios/redis-trips';
@@ -42,6 +44,19 @@ export function machine(postgres: string, redis: string): Machine {
   };
 }
 
+/** PostgreSQL's and Redis's versions, for the machine's description. */
+export async function versions(db: Client, redisUrl: string): Promise<[string, string]> {
+  const pg = (await db.query<{ v: string }>(`SELECT current_setting('server_version') AS v`))
+    .rows[0].v;
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+  try {
+    const info = await redis.info('server');
+    return [pg, /redis_version:(\S+)/.exec(info)?.[1] ?? 'unknown'];
+  } finally {
+    redis.disconnect();
+  }
+}
+
 export interface BenchResults {
   options: BenchOptions;
   machine: Machine;
@@ -68,10 +83,12 @@ interface Figure {
 /** Share of B6's offered rate that must have been served for its latency to count. */
 const HELD_SHARE = 0.95;
 
-const fixed = (digits: number) => (n: number) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
+export const fixed = (digits: number) => (n: number) =>
+  Number.isFinite(n) ? n.toFixed(digits) : 'n/a';
 const ratio = fixed(2);
 const ms = fixed(1);
-const whole = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en') : 'n/a');
+export const whole = (n: number) =>
+  Number.isFinite(n) ? Math.round(n).toLocaleString('en') : 'n/a';
 
 function figures(r: BenchResults): Figure[] {
   const per = (pick: (x: RoundResult) => number) => r.rounds.map(pick);
@@ -158,7 +175,8 @@ function figures(r: BenchResults): Figure[] {
   ];
 }
 
-function table(header: string[], rows: string[][], markdown: boolean): string {
+/** A Markdown table, or a plain one for the terminal (the second column left-aligned). */
+export function table(header: string[], rows: string[][], markdown: boolean): string {
   if (markdown) {
     const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
     return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
@@ -248,7 +266,7 @@ function render(r: BenchResults, figs: Figure[], pass: boolean, markdown: boolea
 }
 
 /** latest.json gets pasted into issues: the servers' addresses, not their passwords. */
-function withoutPassword(url: string): string {
+export function withoutPassword(url: string): string {
   try {
     const parsed = new URL(url);
     if (parsed.password) parsed.password = '***';

@@ -11,48 +11,25 @@
  * Targets are reported; BENCH_STRICT=1 turns a miss, a 5xx, a 429 or a connection error into
  * exit code 1. On every exit the server is stopped, the database dropped, the Redis keys deleted.
  */
-import Redis from 'ioredis';
-import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { Client } from 'pg';
 import { BenchOptions, loadOptions } from './config';
 import { BenchContext } from './context';
 import { loadProblems, noteProblem } from './load';
+import { RunGuard } from './lifecycle';
 import { Progress } from './progress';
-import { machine, report } from './report';
+import { machine, report, versions } from './report';
 import { checkIngestion } from './scenarios/events';
 import { runLatency } from './scenarios/latency';
 import { runRedisTrips } from './scenarios/redis-trips';
 import { runSummary } from './scenarios/summary';
 import { ingestion, RoundResult, runRound } from './scenarios/throughput';
-import { BenchServer, memory } from './server';
+import { BenchServer, buildApp, memory } from './server';
 import { setUp } from './setup';
 import { median } from './stats';
 
 let server: BenchServer | undefined;
-let progress: Progress | undefined;
-/** Set by a signal: what fails afterwards (Ctrl-C reaches the server too) is no news. */
-let interrupted = false;
-
-function fail(message: string): void {
-  progress?.stop();
-  if (!interrupted) console.error(`bench failed: ${message}`);
-}
-
-const stop = (code: number) =>
-  void (server?.cleanup() ?? Promise.resolve()).finally(() => process.exit(code));
-const onSignal = (code: number) => () => {
-  interrupted = true;
-  progress?.stop();
-  console.error('bench interrupted: cleaning up');
-  stop(code);
-};
-process.on('SIGINT', onSignal(130));
-process.on('SIGTERM', onSignal(143));
-process.on('uncaughtException', (error) => {
-  fail(error.message);
-  stop(1);
-});
+const guard = new RunGuard('bench', () => server?.cleanup() ?? Promise.resolve());
 
 /** Seconds the run should take on a quiet machine: what the progress bar fills towards. */
 function planned(o: BenchOptions): number {
@@ -64,28 +41,14 @@ function planned(o: BenchOptions): number {
   return 5 + rounds + 2 * (o.openLoopSeconds + 1) + 3 + seed + summary + 2;
 }
 
-async function versions(db: Client, redisUrl: string): Promise<[string, string]> {
-  const pg = (await db.query<{ v: string }>(`SELECT current_setting('server_version') AS v`))
-    .rows[0].v;
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
-  try {
-    const info = await redis.info('server');
-    return [pg, /redis_version:(\S+)/.exec(info)?.[1] ?? 'unknown'];
-  } finally {
-    redis.disconnect();
-  }
-}
-
 async function main(): Promise<void> {
   const options = loadOptions();
   if (!options) return;
   mkdirSync(options.resultsDir, { recursive: true });
-  if (!options.skipBuild) {
-    const build = spawnSync('npm', ['run', 'build'], { stdio: 'inherit' });
-    if (build.status !== 0) throw new Error('npm run build failed');
-  }
+  if (!options.skipBuild) buildApp();
   server = new BenchServer(options);
-  progress = new Progress(planned(options), (phase) => server?.notePhase(phase));
+  const progress = new Progress(planned(options), (phase) => server?.notePhase(phase));
+  guard.progress = progress;
   progress.step('starting the server');
   await server.start();
   const db = new Client({ connectionString: server.databaseUrl });
@@ -135,9 +98,4 @@ async function main(): Promise<void> {
   }
 }
 
-main()
-  .catch((error: Error) => {
-    fail(error.message);
-    process.exitCode = 1;
-  })
-  .finally(() => server?.cleanup());
+guard.run(main);

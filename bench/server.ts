@@ -2,9 +2,11 @@
  * The server under test and what it owns: a fresh database `bench_<pid>` on DATABASE_URL's
  * server, a Redis key prefix of its own, and `node dist/main` started exactly as
  * `npm run start:prod` starts it. `cleanup()` undoes all of it and is safe to call on any path.
+ * A second instance (the soak's) shares the first one's database, prefix, JWT secret and admin,
+ * and owns only its process.
  */
 import Redis from 'ioredis';
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, readFileSync, WriteStream } from 'node:fs';
 import { createServer } from 'node:net';
@@ -80,16 +82,36 @@ function freePort(): Promise<number> {
   });
 }
 
+/** `npm run build`, once before any server starts (`dist/` is what start:prod runs). */
+export function buildApp(): void {
+  const build = spawnSync('npm', ['run', 'build'], { stdio: 'inherit' });
+  if (build.status !== 0) throw new Error('npm run build failed');
+}
+
+/** What a server needs of the run's options (the bench's and the soak's). */
+export type ServerOptions = Pick<
+  BenchOptions,
+  'databaseUrl' | 'redisUrl' | 'logLevel' | 'nodeOptions' | 'resultsDir'
+>;
+
+export interface ServerSettings {
+  /** Environment added to the bench's own (METRICS_TOKEN, webhook settings...). */
+  env?: Record<string, string>;
+  /** The log file's name in the results folder. */
+  logName?: string;
+  /** Another instance of the same deployment: its database, Redis prefix, secret and admin. */
+  sibling?: BenchServer;
+}
+
 const alive = (child: ChildProcess) => child.exitCode === null && child.signalCode === null;
 
 export class BenchServer {
-  readonly databaseName = `bench_${process.pid}`;
-  readonly keyPrefix = `bench:${process.pid}:`;
+  readonly databaseName: string;
+  readonly keyPrefix: string;
   /** The platform admin, passed in every form the server may read it (see setup.ts). */
-  readonly admin = {
-    email: 'bench-admin@bench.test',
-    password: randomBytes(16).toString('hex'),
-  };
+  readonly admin: { email: string; password: string };
+  /** Shared by siblings: a token signed by one instance is valid on the others. */
+  readonly jwtSecret: string;
   url = '';
   command?: StartCommand;
   /** VmHWM after each phase in which it rose: where B5's peak comes from. */
@@ -99,7 +121,19 @@ export class BenchServer {
   private databaseCreated = false;
   private cleaning?: Promise<void>;
 
-  constructor(private readonly options: BenchOptions) {}
+  constructor(
+    private readonly options: ServerOptions,
+    private readonly settings: ServerSettings = {},
+  ) {
+    const { sibling } = settings;
+    this.databaseName = sibling?.databaseName ?? `bench_${process.pid}`;
+    this.keyPrefix = sibling?.keyPrefix ?? `bench:${process.pid}:`;
+    this.admin = sibling?.admin ?? {
+      email: 'bench-admin@bench.test',
+      password: randomBytes(16).toString('hex'),
+    };
+    this.jwtSecret = sibling?.jwtSecret ?? randomBytes(24).toString('hex');
+  }
 
   get pid(): number {
     if (!this.child?.pid) throw new Error('the server is not running');
@@ -120,10 +154,19 @@ export class BenchServer {
     if (hwmMb > (this.peaks.at(-1)?.hwmMb ?? 0)) this.peaks.push({ phase, hwmMb });
   }
 
+  /** False once the process has exited (or before it started). */
+  get running(): boolean {
+    return Boolean(this.child && alive(this.child));
+  }
+
   /** Throws when the server has died (a crash mid-scenario must not pass for slowness). */
   assertAlive(): void {
-    if (!this.child || !alive(this.child))
-      throw new Error('the server died during the run, see bench/results/server.log');
+    if (!this.running)
+      throw new Error(`the server died during the run, see bench/results/${this.logName}`);
+  }
+
+  private get logName(): string {
+    return this.settings.logName ?? 'server.log';
   }
 
   /** One statement on the maintenance database (CREATE / DROP DATABASE cannot run in ours). */
@@ -138,15 +181,17 @@ export class BenchServer {
   }
 
   async start(): Promise<void> {
-    await this.adminQuery(`CREATE DATABASE "${this.databaseName}"`);
-    this.databaseCreated = true;
+    if (!this.settings.sibling) {
+      await this.adminQuery(`CREATE DATABASE "${this.databaseName}"`);
+      this.databaseCreated = true;
+    }
     const port = await freePort();
     this.url = `http://127.0.0.1:${port}`;
     this.command = readStartCommand();
     const { env: scriptEnv, nodeArgs, entry, args } = this.command;
     if (!existsSync(join(ROOT, entry.endsWith('.js') ? entry : `${entry}.js`)))
       throw new Error(`${entry} is missing: build first (without BENCH_SKIP_BUILD=1)`);
-    this.log = createWriteStream(join(this.options.resultsDir, 'server.log'));
+    this.log = createWriteStream(join(this.options.resultsDir, this.logName));
     const child = spawn(process.execPath, [...nodeArgs, entry, ...args], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -158,7 +203,7 @@ export class BenchServer {
         DATABASE_URL: this.databaseUrl,
         REDIS_URL: this.options.redisUrl,
         REDIS_KEY_PREFIX: this.keyPrefix,
-        JWT_SECRET: randomBytes(24).toString('hex'),
+        JWT_SECRET: this.jwtSecret,
         LOG_LEVEL: this.options.logLevel,
         // Today an admin is whoever signs up with a listed email; soon the server creates the
         // account from the pair. Passing both keeps setup.ts working across that change.
@@ -168,6 +213,7 @@ export class BenchServer {
         AUTH_THROTTLE_PER_IP: '100000',
         LOGIN_FAILURES_PER_EMAIL: '100000',
         ...(this.options.nodeOptions ? { NODE_OPTIONS: this.options.nodeOptions } : {}),
+        ...this.settings.env,
       },
     });
     this.child = child;
@@ -175,7 +221,7 @@ export class BenchServer {
     child.stderr?.pipe(this.log);
     for (const deadline = Date.now() + 60_000; Date.now() < deadline;) {
       if (!alive(child))
-        throw new Error('the server stopped at start, see bench/results/server.log');
+        throw new Error(`the server stopped at start, see bench/results/${this.logName}`);
       const up = await fetch(`${this.url}/health`).then(
         (r) => r.ok,
         () => false,
@@ -186,7 +232,10 @@ export class BenchServer {
     throw new Error('the server did not answer /health within 60 s');
   }
 
-  /** Stops the server, drops the database, deletes the prefix's Redis keys; once, on any path. */
+  /**
+   * Stops the server, drops the database, deletes the prefix's Redis keys; once, on any path.
+   * A sibling only stops its process: the first instance owns the rest.
+   */
   cleanup(): Promise<void> {
     this.cleaning ??= (async () => {
       const child = this.child;
@@ -198,6 +247,7 @@ export class BenchServer {
         clearTimeout(timer);
       }
       this.log?.end();
+      if (this.settings.sibling) return;
       if (this.databaseCreated) {
         await this.adminQuery(`DROP DATABASE IF EXISTS "${this.databaseName}" WITH (FORCE)`).catch(
           (e: Error) => console.error(`cleanup: drop database ${this.databaseName}: ${e.message}`),

@@ -60,16 +60,16 @@ export async function call<T>(
  * the account itself from PLATFORM_ADMIN_EMAIL/PASSWORD and signup answers 409. Both end in the
  * same login.
  */
-async function adminToken(base: string, admin: { email: string; password: string }) {
+export async function adminToken(base: string, admin: { email: string; password: string }) {
   await call(base, 'POST', '/auth/signup', { body: admin, accept: [409] });
   const login = await call<{ access_token: string }>(base, 'POST', '/auth/login', { body: admin });
   return login.access_token;
 }
 
-/** An org on plan `bench`, and a key without a rate limit of its own (the plan's is shared). */
-async function orgWithKey(base: string, token: string, name: string) {
+/** An org on `plan`, and a key without a rate limit of its own (the plan's is shared). */
+export async function orgWithKey(base: string, token: string, name: string, plan = 'bench') {
   const org = await call<{ id: string }>(base, 'POST', '/orgs', { body: { name }, token });
-  await call(base, 'PUT', `/orgs/${org.id}/plan`, { body: { plan: 'bench' }, token });
+  await call(base, 'PUT', `/orgs/${org.id}/plan`, { body: { plan }, token });
   const key = await call<{ id: string; key: string }>(base, 'POST', `/orgs/${org.id}/api-keys`, {
     body: { name: 'bench' },
     token,
