@@ -227,7 +227,9 @@ function render(r: BenchResults, figs: Figure[], pass: boolean, markdown: boolea
     : '(no /proc: CPU by process not measured)';
   const l = r.latency;
   const s = r.summary;
+  const walPerEvent = median(r.rounds.map((x) => x.events.walBytesPerEvent));
   const notes = [
+    `B3: PostgreSQL wrote ${whole(walPerEvent)} bytes of WAL per event ingested (median of the rounds)`,
     `B4: summary over ${s.calls} calls${s.budgetHit ? ' (time budget reached)' : ''}, ` +
       `p90 ${ms(s.p90Ms)} ms; plain SQL p50 count ${ms(s.sqlP50Ms.count)} ms + sum ` +
       `${ms(s.sqlP50Ms.sum)} ms + unique_count ${ms(s.sqlP50Ms.unique)} ms over ${s.sqlRuns} runs; ` +

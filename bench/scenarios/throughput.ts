@@ -15,6 +15,15 @@ import { batchMaker } from './events';
 export interface EventsStats extends LoadStats {
   accepted: number;
   eventsPerSecond: number;
+  /** PostgreSQL's WAL written per accepted event (what a primary and its replicas must carry). */
+  walBytesPerEvent: number;
+}
+
+async function walPosition(ctx: BenchContext): Promise<bigint> {
+  const { rows } = await ctx.db.query<{ lsn: string }>(
+    `SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::text AS lsn`,
+  );
+  return BigInt(rows[0].lsn.split('.')[0]);
 }
 
 export interface RoundResult {
@@ -99,6 +108,7 @@ export async function runRound(ctx: BenchContext, round: number): Promise<RoundR
   ];
   const results: LoadStats[] = [];
   const cpu: (CpuTimes | undefined)[] = [];
+  let walBytes = 0;
   for (const [name, plan] of plans) {
     const base = { connections: options.connections, ...plan };
     if (round === 1) {
@@ -108,7 +118,9 @@ export async function runRound(ctx: BenchContext, round: number): Promise<RoundR
     ctx.progress.step(`round ${round}/${options.rounds} ${name}`);
     acceptedNow = 0;
     const before = cpuTimes(server.pid);
+    const walBefore = await walPosition(ctx);
     const stats = await closedLoop(name, { ...base, duration: options.seconds });
+    if (name === SCENARIOS[3]) walBytes = Number((await walPosition(ctx)) - walBefore);
     const units = name === SCENARIOS[3] ? acceptedNow : stats.rps * stats.seconds;
     cpu.push(cpuPerUnit(before, cpuTimes(server.pid), units));
     server.assertAlive();
@@ -121,6 +133,7 @@ export async function runRound(ctx: BenchContext, round: number): Promise<RoundR
     ...loaded,
     accepted: acceptedNow,
     eventsPerSecond: acceptedNow / loaded.seconds,
+    walBytesPerEvent: acceptedNow ? walBytes / acceptedNow : NaN,
   };
 
   ctx.progress.step(`round ${round}/${options.rounds} COPY baseline`);
