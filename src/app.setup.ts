@@ -22,7 +22,10 @@ const FORM_ROUTES = ['/auth/login'];
  * Everything global about the HTTP surface, shared by `main.ts` and the e2e tests so that the
  * tests exercise exactly what production serves. The app must be created with `bodyParser: false`.
  */
-export function configureApp(app: NestExpressApplication, shutdown = new GracefulShutdown()): void {
+export async function configureApp(
+  app: NestExpressApplication,
+  shutdown = new GracefulShutdown(),
+): Promise<void> {
   const { trustProxy, corsOrigins } = app.get(ConfigService<AppConfig, true>).get('app', {
     infer: true,
   });
@@ -80,11 +83,11 @@ export function configureApp(app: NestExpressApplication, shutdown = new Gracefu
   app.useGlobalFilters(
     new HttpExceptionFilter((status, code) => metrics.httpErrors.inc({ status, code })),
   );
-  setupSwagger(app);
+  await setupSwagger(app);
 }
 
-function setupSwagger(app: INestApplication): void {
-  SwaggerModule.setup('docs', app, createOpenApiDocument(app), {
+async function setupSwagger(app: INestApplication): Promise<void> {
+  SwaggerModule.setup('docs', app, await createOpenApiDocument(app), {
     jsonDocumentUrl: 'docs-json',
     // Swagger UI keeps the token it got from Authorize across reloads.
     swaggerOptions: { persistAuthorization: true },

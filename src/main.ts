@@ -13,7 +13,7 @@ async function bootstrap(): Promise<void> {
     bufferLogs: true,
   });
   const shutdown = new GracefulShutdown();
-  configureApp(app, shutdown);
+  await configureApp(app, shutdown);
   const { port } = app.get(ConfigService<AppConfig, true>).get('app', { infer: true });
   await app.listen(port);
   shutdown.listen(app);

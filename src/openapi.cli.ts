@@ -6,9 +6,12 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { AppModule } from './app.module';
 import { createOpenApiDocument, serializeOpenApiDocument } from './openapi';
+import { PLUGIN_METADATA_FILE, renderPluginMetadata } from './openapi-metadata';
 
 /** The committed files, relative to the repository root. */
 export const OPENAPI_FILES = {
+  /** What the @nestjs/swagger CLI plugin reads from the DTOs' types (see openapi-metadata.ts). */
+  metadata: PLUGIN_METADATA_FILE,
   document: 'openapi.json',
   /** The types of a client generated from the document (openapi-typescript, for openapi-fetch). */
   types: 'test/support/openapi-types.ts',
@@ -21,14 +24,15 @@ const ROOT = resolve(__dirname, '..');
  * the modules and routes but creates no provider, so no database or Redis is needed.
  */
 export async function renderOpenApiFiles(): Promise<Record<keyof typeof OPENAPI_FILES, string>> {
+  const metadata = renderPluginMetadata(ROOT);
   const app = await NestFactory.create(AppModule, { preview: true, logger: false });
   let document: string;
   try {
-    document = serializeOpenApiDocument(createOpenApiDocument(app));
+    document = serializeOpenApiDocument(await createOpenApiDocument(app));
   } finally {
     await app.close();
   }
-  return { document, types: clientTypesOf(document) };
+  return { metadata, document, types: clientTypesOf(document) };
 }
 
 /**
@@ -50,11 +54,17 @@ function clientTypesOf(document: string): string {
 /** What is committed now, to compare with renderOpenApiFiles(). */
 export function readOpenApiFiles(): Record<keyof typeof OPENAPI_FILES, string> {
   const read = (path: string) => readFileSync(resolve(ROOT, path), 'utf8');
-  return { document: read(OPENAPI_FILES.document), types: read(OPENAPI_FILES.types) };
+  return {
+    metadata: read(OPENAPI_FILES.metadata),
+    document: read(OPENAPI_FILES.document),
+    types: read(OPENAPI_FILES.types),
+  };
 }
 
 /** `npm run openapi`: writes openapi.json and the client types; openapi.spec.ts checks them. */
 if (require.main === module) {
+  // The metadata first: the document is built from it (imported by createOpenApiDocument).
+  writeFileSync(resolve(ROOT, PLUGIN_METADATA_FILE), renderPluginMetadata(ROOT));
   renderOpenApiFiles()
     .then((files) => {
       for (const name of Object.keys(OPENAPI_FILES) as (keyof typeof OPENAPI_FILES)[])

@@ -15,7 +15,7 @@ describe('openapi.json', () => {
   beforeAll(async () => {
     rendered = await renderOpenApiFiles();
     document = JSON.parse(rendered.document) as OpenAPIObject;
-  });
+  }, 120_000); // the CLI plugin's metadata needs the type checker over src/
 
   it.each(Object.keys(OPENAPI_FILES) as (keyof typeof OPENAPI_FILES)[])(
     'is committed as the code makes it (%s): run `npm run openapi` when this fails',

@@ -664,13 +664,16 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         AddMemberDto: {
-            /** @example bob@example.com */
+            /**
+             * Format: email
+             * @example bob@example.com
+             */
             email: string;
             /**
-             * @example owner
+             * @example member
              * @enum {string}
              */
-            role: "owner" | "admin" | "member";
+            role: "member" | "owner" | "admin";
         };
         ApiKeyDto: {
             /**
@@ -775,10 +778,10 @@ export interface components {
         };
         ChangeRoleDto: {
             /**
-             * @example owner
+             * @example member
              * @enum {string}
              */
-            role: "owner" | "admin" | "member";
+            role: "member" | "owner" | "admin";
         };
         CreateApiKeyDto: {
             /** @example production backend */
@@ -805,11 +808,6 @@ export interface components {
             /** @example Tokens */
             name: string;
             /**
-             * @example count
-             * @enum {string}
-             */
-            aggregation: "count" | "sum" | "min" | "max" | "avg" | "latest" | "unique_count";
-            /**
              * @description The key of the event `data` that is aggregated. Required for every aggregation but `count` (for `unique_count`, the key whose distinct values are counted)
              * @example tokens
              */
@@ -821,6 +819,11 @@ export interface components {
              *     ]
              */
             groupBy?: string[];
+            /**
+             * @example count
+             * @enum {string}
+             */
+            aggregation: "count" | "sum" | "min" | "max" | "avg" | "latest" | "unique_count";
         };
         CreateOrgDto: {
             /** @example Acme Inc. */
@@ -1210,15 +1213,15 @@ export interface components {
             /** @example ann@example.com */
             email: string;
             /**
-             * @example owner
-             * @enum {string}
-             */
-            role: "owner" | "admin" | "member";
-            /**
              * Format: date-time
              * @example 2026-05-01T12:00:00.000Z
              */
             createdAt: string;
+            /**
+             * @example member
+             * @enum {string}
+             */
+            role: "member" | "owner" | "admin";
         };
         MeterDto: {
             /** @example tokens */
@@ -1468,6 +1471,7 @@ export interface components {
         };
         SignupDto: {
             /**
+             * Format: email
              * @description Trimmed and lower-cased before use
              * @example ann@example.com
              */

@@ -75,7 +75,7 @@ export class TestContext {
         bodyParser: false,
         bufferLogs: true,
       });
-      configureApp(app);
+      await configureApp(app);
       await app.init();
       this.apps.push(app);
       return app;

@@ -42,7 +42,6 @@ export class CreateMeterDto {
   @Length(1, 100)
   name: string;
 
-  @ApiProperty({ enum: METER_AGGREGATIONS })
   @IsIn(METER_AGGREGATIONS)
   aggregation: MeterAggregation;
 

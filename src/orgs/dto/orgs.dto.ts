@@ -22,13 +22,11 @@ export class AddMemberDto {
   @MaxLength(254)
   email: string;
 
-  @ApiProperty({ enum: ORG_ROLES })
   @IsIn(ORG_ROLES)
   role: OrgRole;
 }
 
 export class ChangeRoleDto {
-  @ApiProperty({ enum: ORG_ROLES })
   @IsIn(ORG_ROLES)
   role: OrgRole;
 }
@@ -46,7 +44,7 @@ export class OrgPageDto extends PageOf(OrgResponseDto) {}
 export class MemberResponseDto {
   @ApiProperty({ format: 'uuid' }) userId: string;
   @ApiProperty({ example: 'ann@example.com' }) email: string;
-  @ApiProperty({ enum: ORG_ROLES }) role: OrgRole;
+  role: OrgRole;
   @ApiProperty({ format: 'date-time' }) createdAt: string;
 }
 
