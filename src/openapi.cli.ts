@@ -23,8 +23,9 @@ const ROOT = resolve(__dirname, '..');
  * The two files as the code stands, built without starting anything: Nest's preview mode resolves
  * the modules and routes but creates no provider, so no database or Redis is needed.
  */
-export async function renderOpenApiFiles(): Promise<Record<keyof typeof OPENAPI_FILES, string>> {
-  const metadata = renderPluginMetadata(ROOT);
+export async function renderOpenApiFiles(
+  metadata = renderPluginMetadata(ROOT),
+): Promise<Record<keyof typeof OPENAPI_FILES, string>> {
   const app = await NestFactory.create(AppModule, { preview: true, logger: false });
   let document: string;
   try {
@@ -64,8 +65,9 @@ export function readOpenApiFiles(): Record<keyof typeof OPENAPI_FILES, string> {
 /** `npm run openapi`: writes openapi.json and the client types; openapi.spec.ts checks them. */
 if (require.main === module) {
   // The metadata first: the document is built from it (imported by createOpenApiDocument).
-  writeFileSync(resolve(ROOT, PLUGIN_METADATA_FILE), renderPluginMetadata(ROOT));
-  renderOpenApiFiles()
+  const metadata = renderPluginMetadata(ROOT);
+  writeFileSync(resolve(ROOT, PLUGIN_METADATA_FILE), metadata);
+  renderOpenApiFiles(metadata)
     .then((files) => {
       for (const name of Object.keys(OPENAPI_FILES) as (keyof typeof OPENAPI_FILES)[])
         writeFileSync(resolve(ROOT, OPENAPI_FILES[name]), files[name]);

@@ -118,7 +118,7 @@ export async function runRound(ctx: BenchContext, round: number): Promise<RoundR
     ctx.progress.step(`round ${round}/${options.rounds} ${name}`);
     acceptedNow = 0;
     const before = cpuTimes(server.pid);
-    const walBefore = await walPosition(ctx);
+    const walBefore = name === SCENARIOS[3] ? await walPosition(ctx) : 0n;
     const stats = await closedLoop(name, { ...base, duration: options.seconds });
     if (name === SCENARIOS[3]) walBytes = Number((await walPosition(ctx)) - walBefore);
     const units = name === SCENARIOS[3] ? acceptedNow : stats.rps * stats.seconds;
