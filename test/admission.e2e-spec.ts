@@ -19,7 +19,7 @@ import {
   TestUser,
 } from './support/factories';
 import { describeWithRedis, DisposableRedis, withRedis } from './support/redis-server';
-import { setupTestContext } from './support/test-app';
+import { setupTestContext, TestContext } from './support/test-app';
 import { eventually } from './support/time';
 
 /**
@@ -30,29 +30,34 @@ describe('AdmissionService', () => {
   const e2e = setupTestContext();
   let owner: TestUser;
 
-  beforeAll(async () => {
-    const admin = await createPlatformAdmin(e2e.app);
-    owner = await createUser(e2e.app);
-    await createMeter(e2e.app, admin, { slug: 'tokens', aggregation: 'sum', valueProperty: 't' });
-    await createPlan(e2e.app, admin, {
+  /** The meters and plans of these tests, and an org owner, on `app`'s database. */
+  async function seed(app: INestApplication): Promise<TestUser> {
+    const admin = await createPlatformAdmin(app);
+    await createMeter(app, admin, { slug: 'tokens', aggregation: 'sum', valueProperty: 't' });
+    await createPlan(app, admin, {
       code: 'three_a_minute',
       rateLimit: { limit: 3, periodSeconds: 60 },
       meters: [],
     });
-    await createPlan(e2e.app, admin, {
+    await createPlan(app, admin, {
       code: 'capped',
       meters: [
         { meter: 'api_calls', included: 10, enforcement: 'hard' },
         { meter: 'tokens', included: 100, enforcement: 'hard' },
       ],
     });
+    return createUser(app);
+  }
+
+  beforeAll(async () => {
+    owner = await seed(e2e.app);
   });
 
   /** A fresh org on `plan`, and a function making a call of one of its keys. */
-  async function orgOn(plan: string, app: INestApplication = e2e.app) {
-    const orgId = await createOrg(app, owner, { plan });
+  async function orgOn(plan: string, app: INestApplication = e2e.app, by = owner) {
+    const orgId = await createOrg(app, by, { plan });
     const keyOf = async (rateLimit?: RateLimit) => {
-      const { key } = await createApiKey(app, owner, orgId, { rateLimit });
+      const { key } = await createApiKey(app, by, orgId, { rateLimit });
       const check = await app.get(ApiKeyVerifier).check(key);
       if (check.status !== 'valid') throw new Error(`key ${check.status}`);
       return { key, call: () => new ApiKeyCall(check.key) };
@@ -125,19 +130,30 @@ describe('AdmissionService', () => {
 
   describeWithRedis('when Redis does not answer', () => {
     let redis: DisposableRedis;
+    // A database of its own: any instance on a database takes its marks of stale quota counters
+    // and drops the counters on its own Redis, so the spec's first instance (on the shared Redis)
+    // would take this test's marks and drop nothing here (as CI once saw). A deployment shares one Redis.
+    let ctx: TestContext;
+    let instance: INestApplication;
+    let localOwner: TestUser;
     beforeAll(async () => {
       redis = await DisposableRedis.start();
+      ctx = await TestContext.create();
+      instance = await ctx.startApp({ REDIS_URL: redis.url });
+      localOwner = await seed(instance);
     });
-    afterAll(() => redis.stop());
+    afterAll(async () => {
+      await ctx?.close();
+      await redis.stop();
+    });
 
     it('leaves quotas undecided, decides them in Postgres exactly, and has the stale counter dropped once Redis answers', async () => {
-      const instance = await e2e.ctx.startApp({ REDIS_URL: redis.url });
-      const { orgId, keyOf } = await orgOn('capped', instance);
+      const { orgId, keyOf } = await orgOn('capped', instance, localOwner);
       const { key, call } = await keyOf();
       const ids = (prefix: string, n: number) =>
         Array.from({ length: n }, (_, i) => ({ id: `${prefix}${i}`, type: 'api_calls' }));
       await sendEvents(instance, key, ids('before-', 4));
-      const counter = `${e2e.ctx.redisPrefix}${quotaKey(orgId, 'api_calls', currentPeriod())}`;
+      const counter = `${ctx.redisPrefix}${quotaKey(orgId, 'api_calls', currentPeriod())}`;
       expect(await withRedis(redis.url, (r) => r.get(counter))).toBe('4');
 
       // Redis keeps its data but answers no script and no write for a while.
