@@ -80,9 +80,7 @@ export async function configureApp(
     (FORM_ROUTES.includes(req.path) ? loginBody : jsonBody)(req, res, next);
   });
   app.useGlobalPipes(new AppValidationPipe());
-  app.useGlobalFilters(
-    new HttpExceptionFilter((status, code) => metrics.httpErrors.inc({ status, code })),
-  );
+  app.useGlobalFilters(new HttpExceptionFilter(metrics.countErrorAnswer));
   await setupSwagger(app);
 }
 

@@ -112,7 +112,7 @@ const FORMAT_EXAMPLES: Record<string, string> = {
 
 /**
  * What holds for every route because it is done once for all of them (the body reader, the URL
- * check, the exception filter, the request id, the `/v1` interceptor), written into each
+ * check, the exception filter, the request id, the `/v1` guard), written into each
  * operation so that a client generated from the document knows it too.
  */
 function finishDocument(document: OpenAPIObject): OpenAPIObject {

@@ -88,6 +88,15 @@ export function apiKeyCallOf(request: Request): ApiKeyCall | undefined {
   return check.status === 'valid' ? check.call : undefined;
 }
 
+/**
+ * The call of an accepted key if the request got that far, else undefined (no key checked yet, or
+ * a refused one): for what runs on any outcome, as the error answers of `/v1` routes.
+ */
+export function presentedCallOf(request: Request): ApiKeyCall | undefined {
+  const check = (request as ApiKeyRequest).apiKeyCheck;
+  return check?.status === 'valid' ? check.call : undefined;
+}
+
 /** The accepted key's call. Loud if the route has no ApiKeyGuard or lets refused keys through. */
 export const CurrentApiKey = createParamDecorator(
   (_: unknown, ctx: ExecutionContext): ApiKeyCall => {

@@ -1,8 +1,8 @@
 import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
 import { ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { ApiKeyCheck } from '../api-keys/api-key-call';
+import { ApiKeyCall, ApiKeyCheck } from '../api-keys/api-key-call';
 import { headerRef } from '../common/api-document.decorators';
-import { CurrentApiKeyCheck } from '../api-keys/api-key.guard';
+import { CurrentApiKey, CurrentApiKeyCheck } from '../api-keys/api-key.guard';
 import { ApiKeyAuth, Metered } from '../metering/api-key-auth.decorator';
 import { GatewayService } from './gateway.service';
 import { IdempotencyKey } from './idempotency-key.decorator';
@@ -26,8 +26,8 @@ export class GatewayController {
       required: ['pong'],
     },
   })
-  ping(): { pong: true } {
-    return { pong: true };
+  ping(@CurrentApiKey() call: ApiKeyCall): Promise<{ pong: true }> {
+    return this.gateway.ping(call);
   }
 
   /** Answers 200 for any key, good or bad: the verdict is in the body (as Unkey's verify). */

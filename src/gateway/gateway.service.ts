@@ -34,6 +34,12 @@ export class GatewayService {
     private readonly answers: VerifyAnswersRepository,
   ) {}
 
+  /** `GET /v1/ping`: admitted by `@Metered`; its one `api_calls` event is durable before the answer. */
+  async ping(call: ApiKeyCall): Promise<{ pong: true }> {
+    await this.metering.recordCall(call);
+    return { pong: true };
+  }
+
   async verify(
     check: ApiKeyCheck,
     body: VerifyRequestDto,

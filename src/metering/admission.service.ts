@@ -27,7 +27,7 @@ export type Admitted = Admission & { outcome: 'admitted' };
  * The one admission of a `/v1` call: a unit from the org's plan bucket (shared by all its keys)
  * and from the key's own bucket if it has one, and the hard quotas of the usage it brings, decided
  * together in one limiter call (one Redis round trip). Each call is admitted once; the decision is
- * kept against the call, for the interceptor that writes the RateLimit headers and for the write
+ * kept against the call, for the guard that has the RateLimit headers written and for the write
  * that settles the quota reservations.
  */
 @Injectable()

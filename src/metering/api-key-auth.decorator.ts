@@ -1,11 +1,12 @@
-import { applyDecorators, SetMetadata, UseGuards, UseInterceptors } from '@nestjs/common';
+import { applyDecorators, SetMetadata, UseFilters, UseGuards } from '@nestjs/common';
 import { ApiSecurity } from '@nestjs/swagger';
 import { API_KEY_ROUTE, ApiKeyGuard, ApiKeyRouteOptions } from '../api-keys/api-key.guard';
 import { ApiKeyScope } from '../api-keys/api-key-scopes';
 import { ApiErrors } from '../common/api-errors';
 import { AUTH_KIND, AuthKind } from '../common/auth.decorators';
 import { BodyRules } from '../common/request-body';
-import { V1_ROUTE, V1CallInterceptor, V1RouteOptions } from './v1-call.interceptor';
+import { V1CallFilter } from './v1-call.filter';
+import { V1_ROUTE, V1CallGuard, V1RouteOptions } from './v1-call.guard';
 
 export interface ApiKeyAuthOptions {
   /** The scope the key must hold. */
@@ -25,9 +26,9 @@ const DEFAULT_BODY: BodyRules = { limit: '1mb' };
 
 /**
  * The one declaration of a `/v1` route: it takes an API key (never a user JWT), checked by
- * ApiKeyGuard; V1CallInterceptor then checks the scope, reads the body, admits the call (one unit
- * of the org's plan limit and the key's own, and the hard quota of what it meters) and writes the
- * RateLimit headers on every answer.
+ * ApiKeyGuard; V1CallGuard then checks the scope, reads the body, admits the call (one unit of
+ * the org's plan limit and the key's own, and the hard quota of what it meters) and has the
+ * RateLimit headers written on every answer; V1CallFilter settles the calls that fail.
  */
 export const ApiKeyAuth = (options: ApiKeyAuthOptions = {}) => {
   const route: V1RouteOptions = {
@@ -46,8 +47,8 @@ export const ApiKeyAuth = (options: ApiKeyAuthOptions = {}) => {
       verdictInBody: options.verdictInBody,
     } satisfies ApiKeyRouteOptions),
     SetMetadata(V1_ROUTE, route),
-    UseGuards(ApiKeyGuard),
-    UseInterceptors(V1CallInterceptor),
+    UseGuards(ApiKeyGuard, V1CallGuard),
+    UseFilters(V1CallFilter),
     ApiSecurity('api-key'),
     ApiErrors({
       ...(options.verdictInBody
@@ -61,8 +62,9 @@ export const ApiKeyAuth = (options: ApiKeyAuthOptions = {}) => {
 };
 
 /**
- * Meters an app route: it takes an API key, pays a rate-limit unit, is refused past a hard quota
- * of `meter`, and records `cost` units of `meter` per successful call under an id the server
- * makes.
+ * Meters an app route: it takes an API key, pays a rate-limit unit, and is refused past a hard
+ * quota of `meter`; once its work succeeded, the handler's service records the call's `cost`
+ * units of `meter` (under an id the server makes) with `MeteringService.recordCall`, before
+ * answering. A handler that fails instead records nothing and gives the reservation back.
  */
 export const Metered = (meter: string, cost = 1) => ApiKeyAuth({ meter, cost });

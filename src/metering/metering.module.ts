@@ -11,7 +11,8 @@ import { UsagePartitionsService } from './usage-partitions.service';
 import { UsageRetentionRepository } from './usage-retention.repository';
 import { UsageRetentionService } from './usage-retention.service';
 import { UsageWriter } from './usage-writer.service';
-import { V1CallInterceptor } from './v1-call.interceptor';
+import { V1CallFilter } from './v1-call.filter';
+import { V1CallGuard } from './v1-call.guard';
 
 /**
  * Usage in: the admission of every `/v1` call (`@ApiKeyAuth`, `@Metered`), event ingestion and
@@ -29,8 +30,9 @@ import { V1CallInterceptor } from './v1-call.interceptor';
     UsagePartitionsService,
     UsageRetentionRepository,
     UsageRetentionService,
-    V1CallInterceptor,
+    V1CallFilter,
+    V1CallGuard,
   ],
-  exports: [AdmissionService, MeteringService, V1CallInterceptor],
+  exports: [AdmissionService, MeteringService, V1CallFilter, V1CallGuard],
 })
 export class MeteringModule {}

@@ -38,6 +38,8 @@ export interface IngestResult {
 export class MeteringService {
   /** Calls whose reservation is settled (recorded or given back): settled once only. */
   private readonly settled = new WeakSet<ApiKeyCall>();
+  /** What each call of a `@Metered` route was admitted with, until its handler records it. */
+  private readonly meteredUsage = new WeakMap<ApiKeyCall, ValidEvent[]>();
 
   constructor(
     private readonly catalogue: CatalogueCache,
@@ -76,6 +78,21 @@ export class MeteringService {
     const meter = await this.meter(meterSlug);
     if (!meter) throw new InternalServerErrorException(`@Metered names no meter "${meterSlug}"`);
     return eventsForCall(meter, cost, idBase ?? `call:${randomUUID()}`);
+  }
+
+  /** Admits a call of a `@Metered` route with the usage it stands for, or throws its refusal. */
+  async admitMetered(call: ApiKeyCall, meterSlug: string, cost: number): Promise<void> {
+    const usage = await this.usageOfCall(meterSlug, cost);
+    await this.admission.require(call, usage);
+    this.meteredUsage.set(call, usage);
+  }
+
+  /** Records the usage a `@Metered` route's call was admitted with: its handler's last step. */
+  async recordCall(call: ApiKeyCall): Promise<void> {
+    const usage = this.meteredUsage.get(call);
+    if (!usage) throw new InternalServerErrorException('recordCall outside a @Metered route');
+    this.meteredUsage.delete(call);
+    await this.record(call, usage);
   }
 
   meter(slug: string): Promise<Meter | undefined> {

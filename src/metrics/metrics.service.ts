@@ -66,6 +66,11 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  /** Counts one error answer (what the exception filters are told of each). */
+  readonly countErrorAnswer = (status: number, code: string): void => {
+    this.httpErrors.inc({ status, code });
+  };
+
   // Limits -------------------------------------------------------------------------------------
 
   readonly admissionDecisions = new Counter({
