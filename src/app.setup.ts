@@ -8,7 +8,7 @@ import { Logger } from 'nestjs-pino';
 import { AppConfig } from './config/configuration';
 import { GracefulShutdown } from './common/graceful-shutdown';
 import { HttpExceptionFilter } from './common/http-exception.filter';
-import { requestIdMiddleware } from './common/logging.module';
+import { requestIdMiddleware, requestLogging, rootLogger } from './common/logging.module';
 import { bodyReader, rejectUnsafeUrl } from './common/request-body';
 import { AppValidationPipe } from './common/validation.pipe';
 import { httpMetricsMiddleware } from './metrics/http-metrics';
@@ -33,6 +33,7 @@ export async function configureApp(
   app.use(shutdown.middleware);
   app.use(httpMetricsMiddleware(metrics));
   app.use(requestIdMiddleware);
+  app.use(requestLogging(rootLogger(app)));
   app.useLogger(app.get(Logger));
   app.disable('x-powered-by');
   if (trustProxy !== false) app.set('trust proxy', trustProxy);

@@ -113,7 +113,12 @@ export class HttpExceptionFilter implements ExceptionFilter {
     this.onError?.(body.statusCode, body.code);
     if (body.statusCode >= 500 && body.code === 'internal_error') {
       this.logger.error(
-        { err: loggableError(exception), method: request.method, url: request.originalUrl },
+        {
+          err: loggableError(exception),
+          method: request.method,
+          url: request.originalUrl,
+          requestId: request.id,
+        },
         'Unhandled error',
       );
     } else if (body.code === 'database_unavailable') {
