@@ -215,12 +215,16 @@ function render(r: BenchResults, figs: Figure[], pass: boolean, markdown: boolea
     ]),
     markdown,
   );
-  const cpuRows = (['health', 'ping', 'verify', 'events'] as const).flatMap((scenario) => {
+  const cpuRows = (['health', 'ping', 'verify', 'events', 'copy'] as const).flatMap((scenario) => {
     const c = medianCpu(r.rounds.map((x) => x.cpu[scenario]));
     if (!c) return [];
     const total = CPU_OWNERS.reduce((sum, owner) => sum + c[owner], 0);
-    const unit = scenario === 'events' ? 'per event' : 'per request';
-    return [[scenario, unit, ...CPU_OWNERS.map((owner) => fixed(0)(c[owner])), fixed(0)(total)]];
+    const unit = { events: 'per event', copy: 'per row' }[scenario as string] ?? 'per request';
+    // Per event and per row the figures are a few µs: one decimal tells them apart.
+    const digits = unit === 'per request' ? 0 : 1;
+    return [
+      [scenario, unit, ...CPU_OWNERS.map((owner) => fixed(digits)(c[owner])), fixed(digits)(total)],
+    ];
   });
   const cpu = cpuRows.length
     ? table(['scenario', 'µs of CPU', ...CPU_OWNERS, 'total'], cpuRows, markdown)

@@ -35,8 +35,8 @@ export interface RoundResult {
   copy: CopyResult;
   /** RSS of the server at the end of the round (B5's flatness). */
   rssMb: number;
-  /** µs of CPU by owner per request (health, ping, verify) and per event (events). */
-  cpu: Record<'health' | 'ping' | 'verify' | 'events', CpuTimes | undefined>;
+  /** µs of CPU by owner per request (health, ping, verify), per event (events), per row (copy). */
+  cpu: Record<'health' | 'ping' | 'verify' | 'events' | 'copy', CpuTimes | undefined>;
   pingRatio: number;
   verifyRatio: number;
   ingestVsCopy: number;
@@ -139,7 +139,10 @@ export async function runRound(ctx: BenchContext, round: number): Promise<RoundR
   ctx.progress.step(`round ${round}/${options.rounds} COPY baseline`);
   // The rows the events scenario got through in this round, at least a few batches' worth.
   const rows = Math.max(events.accepted, 20 * options.batchSize);
+  const beforeCopy = cpuTimes(server.pid);
   const copy = await copyBaseline(ctx.db, ctx.setup.orgId, rows, options.batchSize);
+  // What PostgreSQL spends per row when it stores the rows and nothing else: B3's floor.
+  const copyCpu = cpuPerUnit(beforeCopy, cpuTimes(server.pid), copy.rows);
   return {
     round,
     health,
@@ -148,7 +151,7 @@ export async function runRound(ctx: BenchContext, round: number): Promise<RoundR
     events,
     copy,
     rssMb: memory(server.pid).rssMb,
-    cpu: { health: cpu[0], ping: cpu[1], verify: cpu[2], events: cpu[3] },
+    cpu: { health: cpu[0], ping: cpu[1], verify: cpu[2], events: cpu[3], copy: copyCpu },
     pingRatio: ping.rps / health.rps,
     verifyRatio: verify.rps / health.rps,
     ingestVsCopy: events.eventsPerSecond / copy.rowsPerSecond,
