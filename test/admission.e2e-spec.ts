@@ -121,6 +121,25 @@ describe('AdmissionService', () => {
     });
   });
 
+  it('gives back what a @Metered call reserved when it answers without recording it', async () => {
+    const { keyOf } = await orgOn('capped');
+    const { call } = await keyOf();
+    const metering = e2e.app.get(MeteringService);
+    // A handler that forgets MeteringService.recordCall (a bug): its 4 units must not stay taken.
+    const forgetful = call();
+    await metering.admitMetered(forgetful, 'api_calls', 4);
+    await metering.settleAnswered(forgetful);
+    // One that records settles nothing more when it answers.
+    const recorded = call();
+    await metering.admitMetered(recorded, 'api_calls', 3);
+    await metering.recordCall(recorded);
+    expect(metering.settleAnswered(recorded)).toBeUndefined();
+    expect(await admission().admit(call(), await usage('api_calls', 7))).toMatchObject({
+      outcome: 'admitted',
+      usedAfter: [10],
+    });
+  });
+
   it('refuses to admit one call twice, loudly (a programming error, 500)', async () => {
     const { keyOf } = await orgOn('capped');
     const call = (await keyOf()).call();

@@ -11,7 +11,7 @@ import { V1_ROUTE, V1CallGuard, V1RouteOptions } from './v1-call.guard';
 export interface ApiKeyAuthOptions {
   /** The scope the key must hold. */
   scope?: ApiKeyScope;
-  /** Records `cost` units (default 1) of this meter per successful call. */
+  /** Admits each call with `cost` units (default 1) of this meter, for its handler to record (`@Metered`). */
   meter?: string;
   cost?: number;
   /** The handler admits the call itself (its usage depends on the body): events, verify. */

@@ -1,4 +1,4 @@
-import { Injectable, InternalServerErrorException } from '@nestjs/common';
+import { Injectable, InternalServerErrorException, Logger } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { randomUUID } from 'node:crypto';
 import { ApiKeyCall, VerifiedApiKey } from '../api-keys/api-key-call';
@@ -36,6 +36,7 @@ export interface IngestResult {
  */
 @Injectable()
 export class MeteringService {
+  private readonly logger = new Logger(MeteringService.name);
   /** Calls whose reservation is settled (recorded or given back): settled once only. */
   private readonly settled = new WeakSet<ApiKeyCall>();
   /** What each call of a `@Metered` route was admitted with, until its handler records it. */
@@ -93,6 +94,19 @@ export class MeteringService {
     if (!usage) throw new InternalServerErrorException('recordCall outside a @Metered route');
     this.meteredUsage.delete(call);
     await this.record(call, usage);
+  }
+
+  /**
+   * A `/v1` call is answering with success: a `@Metered` handler that did not record its usage is
+   * a bug, and its reservation must not stay taken from the quota. (Calls that fail are settled
+   * by V1CallFilter.)
+   */
+  settleAnswered(call: ApiKeyCall): Promise<void> | undefined {
+    if (!this.meteredUsage.delete(call)) return undefined;
+    this.logger.error(
+      'A @Metered route answered without recording its usage; its quota reservation is given back',
+    );
+    return this.release(call).catch(() => undefined);
   }
 
   meter(slug: string): Promise<Meter | undefined> {

@@ -1,8 +1,8 @@
-import { ArgumentsHost, Catch, Injectable } from '@nestjs/common';
-import { Request } from 'express';
+import { ArgumentsHost, Catch, Injectable, Logger } from '@nestjs/common';
+import { Request, Response } from 'express';
 import { ApiKeyCall } from '../api-keys/api-key-call';
 import { presentedCallOf } from '../api-keys/api-key.guard';
-import { HttpExceptionFilter } from '../common/http-exception.filter';
+import { HttpExceptionFilter, loggableError } from '../common/http-exception.filter';
 import { MetricsService } from '../metrics/metrics.service';
 import { AdmissionService, throwUnlessAdmitted } from './admission.service';
 import { MeteringService } from './metering.service';
@@ -17,6 +17,8 @@ import { MeteringService } from './metering.service';
 @Catch()
 @Injectable()
 export class V1CallFilter extends HttpExceptionFilter {
+  private readonly log = new Logger(V1CallFilter.name);
+
   constructor(
     private readonly admission: AdmissionService,
     private readonly metering: MeteringService,
@@ -28,7 +30,18 @@ export class V1CallFilter extends HttpExceptionFilter {
   override catch(exception: unknown, host: ArgumentsHost): void {
     const call = presentedCallOf(host.switchToHttp().getRequest<Request>());
     if (!call) return super.catch(exception, host);
-    void this.settle(call, exception).then((failure) => super.catch(failure, host));
+    // Answered once the call is settled, outside Nest's own handling: a failure to answer is
+    // caught here, or it would be an unhandled rejection.
+    void this.settle(call, exception)
+      .then((failure) => super.catch(failure, host))
+      .catch((error: unknown) => this.cutShort(error, host));
+  }
+
+  private cutShort(error: unknown, host: ArgumentsHost): void {
+    this.log.error({ err: loggableError(error) }, 'An error answer could not be written');
+    const response = host.switchToHttp().getResponse<Response>();
+    if (response.headersSent) response.destroy();
+    else response.status(500).end();
   }
 
   /** Answers the error the call ends with. */

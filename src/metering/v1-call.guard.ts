@@ -78,7 +78,10 @@ export class V1CallGuard implements CanActivate {
     const call = apiKeyCallOf(request);
     // A refused key answered in the body (verify): nothing to read, admit or meter.
     if (!call) return true;
-    onHeaders(response, () => writeAdmissionHeaders(response, this.admission.of(call)));
+    onHeaders(response, () => {
+      writeAdmissionHeaders(response, this.admission.of(call));
+      if (response.statusCode < 400) void this.metering.settleAnswered(call);
+    });
     await this.admitRoute(call, options, request, response);
     return true;
   }
