@@ -84,6 +84,13 @@ describe('requestLogging', () => {
     expect(lines).toMatchObject([{ level: 40, res: { statusCode: 404 } }]);
   });
 
+  it('writes a request the client gave up on as aborted', async () => {
+    const { lines, server } = loggedServer('info', () => undefined);
+    await expect(supertest(server).get('/v1/slow').timeout(100)).rejects.toThrow();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(lines).toMatchObject([{ msg: 'request aborted', req: { url: '/v1/slow' } }]);
+  });
+
   it('adds nothing to a request when the logger is silent', () => {
     const logger = pino({ level: 'silent' });
     const res = { on: jest.fn() } as unknown as ServerResponse;

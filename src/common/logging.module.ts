@@ -79,7 +79,8 @@ export function requestLogging(
   if (!logger.isLevelEnabled('error')) return (_req, _res, next) => next();
   function onClose(this: ServerResponse): void {
     const req = this.req as TimedRequest;
-    const finished = this.writableFinished;
+    // Answered in full by the app (end() called), even if the client left before the last byte.
+    const finished = this.writableEnded;
     const level = requestLogLevel(req, this);
     if (!logger.isLevelEnabled(level)) return;
     logger[level](
