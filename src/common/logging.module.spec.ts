@@ -67,6 +67,16 @@ describe('requestLogging', () => {
     expect(JSON.stringify(lines)).not.toContain('sk_live_secret');
   });
 
+  it("names the request by the caller's X-Request-Id, the one its answer echoes", async () => {
+    const { lines, server } = loggedServer('info', ok);
+    await supertest(server)
+      .get('/v1/ping')
+      .set('x-request-id', 'order-4711.retry-2')
+      .expect('x-request-id', 'order-4711.retry-2');
+    await settle();
+    expect(lines).toMatchObject([{ req: { id: 'order-4711.retry-2' } }]);
+  });
+
   it('writes nothing below its level: probes at info, successes at warn', async () => {
     const info = loggedServer('info', ok);
     await supertest(info.server).get('/health').expect(200);

@@ -11,8 +11,6 @@ import { UsagePartitionsService } from './usage-partitions.service';
 import { UsageRetentionRepository } from './usage-retention.repository';
 import { UsageRetentionService } from './usage-retention.service';
 import { UsageWriter } from './usage-writer.service';
-import { V1CallFilter } from './v1-call.filter';
-import { V1CallGuard } from './v1-call.guard';
 
 /**
  * Usage in: the admission of every `/v1` call (`@ApiKeyAuth`, `@Metered`), event ingestion and
@@ -30,9 +28,8 @@ import { V1CallGuard } from './v1-call.guard';
     UsagePartitionsService,
     UsageRetentionRepository,
     UsageRetentionService,
-    V1CallFilter,
-    V1CallGuard,
   ],
-  exports: [AdmissionService, MeteringService, V1CallFilter, V1CallGuard],
+  // V1CallGuard and V1CallFilter (`@ApiKeyAuth`) are built by Nest in each controller's module.
+  exports: [AdmissionService, MeteringService],
 })
 export class MeteringModule {}
